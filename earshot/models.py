@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 SENTIMENT_LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
 SentimentLabel = Literal["negative", "neutral", "positive"]
 UNDETERMINED_LANGUAGE = "und"
+_INTERACTIONS = frozenset({"likes", "shares", "replies", "score", "comments", "reposts", "favourites"})
 
 
 def utcnow() -> datetime:
@@ -163,7 +164,7 @@ class Mention(BaseModel):
         """Engagement used to rank evidence: reach if known, else the sum of interactions."""
         if "reach" in self.metrics:
             return self.metrics["reach"]
-        return sum(v for k, v in self.metrics.items() if k in {"likes", "shares", "replies", "score", "comments", "reposts", "favourites"})
+        return sum(v for k, v in self.metrics.items() if k in _INTERACTIONS)
 
     @classmethod
     def from_raw(cls, raw: RawMention, **extra: Any) -> Mention:
