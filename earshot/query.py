@@ -515,6 +515,21 @@ class Query:
         out.append(text[last:])
         return "".join(out)
 
+    def snippet(self, text: str | None, max_words: int = 32) -> str | None:
+        """A highlighted window of about ``max_words`` words around the first match, or None."""
+        marked = self.highlight(text)
+        if not marked or "<mark>" not in marked or text is None:
+            return None
+        spans = list(_word_spans(text))
+        if len(spans) <= max_words:
+            return marked
+        first = next(i for i, (s, e, _) in enumerate(spans) if "<mark>" in (self.highlight(text[s:e]) or ""))
+        lo = max(0, first - max_words // 4)
+        hi = min(len(spans), lo + max_words)
+        start, end = spans[lo][0], spans[hi - 1][1]
+        window = self.highlight(text[start:end]) or ""
+        return ("… " if start > 0 else "") + window + (" …" if end < len(text) else "")
+
     def __str__(self) -> str:
         return self.text
 
