@@ -346,20 +346,24 @@ def build_pipeline(
 
 
 def _nlp_components(cfg: WatchConfig) -> dict[str, Any]:
-    """Canonicalizer, language detector, near-duplicate detector from ``nlp/``, each optional."""
+    """Canonicalizer, language detector, near-duplicate detector from ``nlp/``, each optional.
+
+    Whatever is missing is named in one log line; the pipeline runs without it.
+    """
     out: dict[str, Any] = {}
+    missing: list[str] = []
     try:
         from nlp.urls import canonical_url
 
         out["canonicalizer"] = canonical_url
     except ImportError as exc:
-        log.warning("nlp unavailable stage=canonical_url error=%s", _short(exc))
+        missing.append(f"canonical_url ({_short(exc)})")
     try:
         from nlp.language import LinguaDetector
 
         out["language_detector"] = LinguaDetector(languages=cfg.nlp.languages)
     except (ImportError, EarshotError) as exc:
-        log.warning("nlp unavailable stage=language error=%s; languages stay 'und'", _short(exc))
+        missing.append(f"language ({_short(exc)})")
     try:
         from nlp.dedup import NearDuplicateDetector
 
@@ -367,7 +371,9 @@ def _nlp_components(cfg: WatchConfig) -> dict[str, Any]:
             threshold=cfg.nlp.dedup_threshold, window=parse_duration(cfg.nlp.dedup_window)
         )
     except (ImportError, EarshotError) as exc:
-        log.warning("nlp unavailable stage=dedup error=%s; near-duplicates are not linked", _short(exc))
+        missing.append(f"dedup ({_short(exc)})")
+    if missing:
+        log.warning("nlp stages unavailable, running without them: %s", "; ".join(missing))
     return out
 
 
