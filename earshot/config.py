@@ -172,6 +172,10 @@ class Reports(_Strict):
     min_n: int = 30
     language_regions: dict[str, str] = Field(default_factory=dict, description="lang → region for web sentiment")
     column_map: dict[str, str] = Field(default_factory=dict, description="survey column → canonical name")
+    owners: dict[str, Any] = Field(
+        default_factory=dict,
+        description="follow-up owners: default/{group column: {value: {relationship, senior}}} (see docs/reports.md)",
+    )
 
 
 class WatchConfig(_Strict):
