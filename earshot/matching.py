@@ -81,8 +81,8 @@ class BrandMatcher:
         self.brands = brands
         self.topics = topics
         used: set[str] = set()
-        for item in (*brands, *topics):
-            used |= _fields(item.query.root)
+        for q in [b.query for b in brands] + [t.query for t in topics]:
+            used |= _fields(q.root)
         # `brand:` inside a brand query would be circular; `lang:` needs language detection first.
         self.needs_language = "lang" in used
         self.needs_sentiment = "sentiment" in used
