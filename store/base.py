@@ -142,9 +142,7 @@ class MentionStore(abc.ABC):
     def count(self, flt: MentionFilter) -> int: ...
 
     @abc.abstractmethod
-    def timeline(
-        self, flt: MentionFilter, interval_s: int, split_by: SplitBy = "sentiment"
-    ) -> list[Bucket]:
+    def timeline(self, flt: MentionFilter, interval_s: int, split_by: SplitBy = "sentiment") -> list[Bucket]:
         """Counts per time bucket of ``interval_s`` seconds aligned to the Unix epoch, ascending.
 
         Only non-empty buckets are returned. With ``split_by="sentiment"``
