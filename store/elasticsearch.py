@@ -394,6 +394,9 @@ class ElasticsearchStore(MentionStore):
             "request_timeout": self._request_timeout,
             "retry_on_timeout": True,
             "max_retries": 3,
+            # 429 is left to the bulk helper, which backs off exponentially and resends only
+            # the rejected items; the transport would resend at once.
+            "retry_on_status": (502, 503, 504),
             "node_class": _compat_node_class(target_major),
         }
         if self._api_key:
