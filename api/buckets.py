@@ -20,17 +20,23 @@ MAX_INTERVAL = timedelta(days=366)
 
 @dataclass(frozen=True)
 class Span:
-    """``[since, until)`` aligned to whole buckets of ``interval_s`` seconds from the Unix epoch."""
+    """Buckets of ``interval_s`` seconds aligned to the Unix epoch covering ``[since, until)``.
+
+    ``since``/``until`` are the range counted (the request's, exactly); ``first``/``last_end``
+    the aligned bucket bounds, so the first and last bucket may be partly outside the range.
+    """
 
     since: datetime
     until: datetime
     interval_s: int
+    first: datetime
+    last_end: datetime
 
     @property
     def starts(self) -> list[datetime]:
         step = timedelta(seconds=self.interval_s)
-        out, cur = [], self.since
-        while cur < self.until:
+        out, cur = [], self.first
+        while cur < self.last_end:
             out.append(cur)
             cur += step
         return out
@@ -61,15 +67,15 @@ def _ceil(t: datetime, step: int) -> datetime:
 def span_for(
     since: datetime | None, until: datetime | None, interval_s: int, default_range: timedelta, max_buckets: int
 ) -> Span:
-    """Align the requested range to buckets; default: the last ``default_range`` up to now."""
+    """Buckets over the requested range; default: whole buckets over the last ``default_range`` up to now."""
     end = until or utcnow()
-    start = since or (end - max(default_range, timedelta(seconds=interval_s)))
-    aligned = Span(_floor(start, interval_s), _ceil(end, interval_s), interval_s)
-    count = int((aligned.until - aligned.since).total_seconds()) // interval_s
+    start = since or _floor(end - max(default_range, timedelta(seconds=interval_s)), interval_s)
+    aligned = Span(start, end, interval_s, _floor(start, interval_s), _ceil(end, interval_s))
+    count = int((aligned.last_end - aligned.first).total_seconds()) // interval_s
     if count > max_buckets:
         raise ProblemError(
             400,
-            f"{count} buckets of {interval_s}s between {aligned.since.isoformat()} and {aligned.until.isoformat()}; "
+            f"{count} buckets of {interval_s}s between {start.isoformat()} and {end.isoformat()}; "
             f"the limit is {max_buckets}: shorten the range or use a longer interval",
             kind="too-many-buckets",
             title="Time range too long for the interval",

@@ -37,11 +37,10 @@ _INSTANT_SCHEMA = {
 def parse_instant(value: str, name: str, *, end: bool = False) -> datetime:
     """An ISO date or date-time as aware UTC; a date-only ``end`` means the end of that day."""
     text = value.strip()
+    day_only = bool(_DATE_ONLY.match(text))
     try:
-        if _DATE_ONLY.match(text):
-            day = date.fromisoformat(text)
-            start = datetime.combine(day, time(0), tzinfo=UTC)
-            result = start + timedelta(days=1) if end else start
+        if day_only:
+            result = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
         else:
             result = as_utc(datetime.fromisoformat(text))
     except (ValueError, OverflowError):
@@ -51,14 +50,14 @@ def parse_instant(value: str, name: str, *, end: bool = False) -> datetime:
             kind="invalid-time",
             title="Invalid time",
         ) from None
-    if not EARLIEST <= result <= LATEST:
+    if not EARLIEST <= result < LATEST:
         raise ProblemError(
             400,
             f"{name}={value!r} is outside {EARLIEST.year}–{LATEST.year - 1}; pass a realistic time",
             kind="invalid-time",
             title="Invalid time",
         )
-    return result
+    return result + timedelta(days=1) if day_only and end else result
 
 
 MAX_QUERY_LENGTH = 2000

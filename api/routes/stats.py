@@ -57,7 +57,9 @@ def timeline(
     """Mentions per bucket with net sentiment and negative share.
 
     Without `since`, the range is the last 30 days up to `until` (default now).
-    Buckets are aligned to the Unix epoch (UTC); empty buckets are included with zeros.
+    Buckets are aligned to the Unix epoch (UTC: days start at midnight, weeks on Thursdays);
+    empty buckets are included with zeros. Only mentions in `[since, until)` are counted, so
+    the first and last bucket may cover part of their interval.
     """
     step = parse_interval(interval)
     span = span_for(flt.since, flt.until, step, limits.default_stats_range, limits.max_buckets)
@@ -113,7 +115,8 @@ def share_of_voice(
     """Each brand's share of the compared brands' mentions, and its net sentiment, per period and overall.
 
     Compared brands are `brand` and the `competitors` listed for it in the watch config.
-    Without `since`, the range is the last 30 days up to `until` (default now).
+    Without `since`, the range is the last 30 days up to `until` (default now). Periods are
+    aligned to the Unix epoch like the timeline's buckets; only `[since, until)` is counted.
     """
     configured = config.brand(brand)
     if configured is None:

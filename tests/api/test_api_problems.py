@@ -1,0 +1,74 @@
+"""Every error is RFC 9457 problem+json, without stack traces or exception text."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from earshot.errors import StoreError
+from earshot.settings import Settings
+from store.memory import MemoryStore
+from tests.api.seed import seed_config, seed_store
+
+REQUIRED = {"type", "title", "status"}
+
+
+def _is_problem(resp, status: int) -> dict:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body = resp.json()
+    assert REQUIRED <= set(body) and body["status"] == status
+    assert "Traceback" not in resp.text
+    return body
+
+
+def test_http_errors_are_problems(client: TestClient, read_headers, write_headers):
+    _is_problem(client.get("/api/v1/nowhere", headers=read_headers), 404)
+    body = _is_problem(client.post("/api/v1/mentions", headers=read_headers), 405)
+    assert "POST" in body["detail"]
+    body = _is_problem(client.get("/api/v1/mentions", params={"limit": "many"}, headers=read_headers), 422)
+    assert body["errors"][0]["loc"] == ["query", "limit"] and "limit" in body["detail"]
+    body = _is_problem(client.patch("/api/v1/alerts/al0", content=b"{not json",
+                                    headers={**write_headers, "Content-Type": "application/json"}), 422)
+    assert body["errors"][0]["type"] == "json_invalid"
+
+
+class BrokenStore(MemoryStore):
+    failure: Exception = RuntimeError("secret connection string postgres://admin:hunter2@db")
+
+    def top(self, flt, field, size=10):  # type: ignore[no-untyped-def]
+        raise self.failure
+
+
+def test_store_and_unexpected_errors_leak_nothing(caplog):
+    store = BrokenStore()
+    keys = seed_store(store, n=5)
+    app = create_app(Settings(env="test"), store=store, config=seed_config())
+    headers = {"Authorization": f"Bearer {keys['read']}"}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        resp = client.get("/api/v1/stats/top", headers=headers)
+        body = _is_problem(resp, 500)
+        assert "hunter2" not in resp.text and "RuntimeError" not in resp.text
+        assert body["type"].endswith("/internal")
+        assert "hunter2" not in caplog.text and "Traceback" not in caplog.text
+        assert "error_type=RuntimeError" in caplog.text
+
+        store.failure = StoreError("cannot reach http://elastic:changeme@es:9200")
+        resp = client.get("/api/v1/stats/top", headers=headers)
+        _is_problem(resp, 503)
+        assert "changeme" not in resp.text and "es:9200" not in resp.text
+
+
+def test_openapi_documents_problem_responses(client: TestClient):
+    spec = client.get("/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for op in item.values():
+            for code, response in op["responses"].items():
+                if int(code) >= 400:
+                    assert list(response["content"]) == ["application/problem+json"], (path, code)
+    assert "text/csv" in spec["paths"]["/api/v1/mentions"]["get"]["responses"]["200"]["content"]
+
+
+def test_docs_page(client: TestClient):
+    resp = client.get("/docs")
+    assert resp.status_code == 200 and "swagger-ui" in resp.text.lower()
