@@ -1,0 +1,152 @@
+"""What every source crawler shares: its context, its batch result, error counting, the kind registry.
+
+A crawler is a function ``crawl(ctx) -> CrawlBatch``: it reads the source's
+cursor from ``ctx.cursor``, collects what is new and returns the items with the
+cursor to persist once they are stored. A crawler never raises for a bad
+document or an HTTP error: it records the problem in ``ctx.errors`` and goes on.
+It returns ``cursor=None`` when the run was incomplete in a way that could skip
+items (a later page failed), so the runner keeps the old cursor and the next
+run fetches the gap again (ids make that idempotent).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from earshot.config import Crawl, Source
+from earshot.errors import NotConfiguredError
+from earshot.models import RawMention
+from earshot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: at most this many error messages are kept per run (the count is exact)
+MAX_ERROR_MESSAGES = 20
+
+
+@dataclass
+class ErrorLog:
+    """Counts and logs the problems of one source run; never raises."""
+
+    source: str
+    count: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, message: str, **context: Any) -> None:
+        self.count += 1
+        extra = " ".join(f"{k}={v!r}" for k, v in context.items())
+        line = f"{kind}: {message}" + (f" ({extra})" if extra else "")
+        if len(self.messages) < MAX_ERROR_MESSAGES:
+            self.messages.append(line[:500])
+        logger.warning("crawl_error source=%s kind=%s message=%r %s", self.source, kind, message, extra)
+
+
+@dataclass
+class CrawlContext:
+    """Everything a crawler needs for one run of one source."""
+
+    source: Source
+    crawl: Crawl
+    settings: Settings
+    cursor: str | None = None
+    #: brand names and aliases from the watch config: the default search terms
+    brand_terms: list[str] = field(default_factory=list)
+    errors: ErrorLog = field(init=False)
+    #: called with the number of items collected so far (progress display)
+    progress: Callable[[int], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.errors = ErrorLog(self.source.name)
+
+    def option(self, name: str, default: Any) -> Any:
+        return self.source.options.get(name, default)
+
+    def report(self, n: int) -> None:
+        if self.progress is not None:
+            self.progress(n)
+
+
+@dataclass
+class CrawlBatch:
+    """The items one run collected and the cursor to store after they are stored."""
+
+    mentions: list[RawMention] = field(default_factory=list)
+    cursor: str | None = None
+    seen: int = 0
+    #: items dropped on purpose (deleted/removed bodies, already seen ids)
+    skipped: int = 0
+
+
+Crawler = Callable[[CrawlContext], CrawlBatch]
+
+
+def load_cursor(raw: str | None) -> dict[str, Any]:
+    """Cursor JSON → dict; a corrupt cursor is treated as none (a full re-crawl, ids dedupe it)."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        logger.warning("cursor_unreadable value=%r; starting without a cursor", raw[:80])
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def dump_cursor(value: dict[str, Any]) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def remember(seen: list[str], new_ids: list[str], limit: int = 5000) -> list[str]:
+    """Most recent ``limit`` ids, newest last: a bounded since-set for sources without since-ids."""
+    merged = [i for i in seen if i not in set(new_ids)] + new_ids
+    return merged[-limit:]
+
+
+def crawler_for(kind: str) -> Crawler:
+    """The crawl function of a source kind (imports stay lazy: each module pulls its own library)."""
+    if kind == "feed":
+        from crawlers.feeds import crawl_feed
+
+        return crawl_feed
+    if kind == "web":
+        from crawlers.web import crawl_web
+
+        return crawl_web
+    if kind == "reviews":
+        from crawlers.reviews import crawl_reviews
+
+        return crawl_reviews
+    if kind == "reddit":
+        from crawlers.reddit import crawl_reddit
+
+        return crawl_reddit
+    if kind == "hackernews":
+        from crawlers.hackernews import crawl_hackernews
+
+        return crawl_hackernews
+    if kind == "mastodon":
+        from crawlers.mastodon_source import crawl_mastodon
+
+        return crawl_mastodon
+    if kind == "bluesky":
+        from crawlers.bluesky import crawl_bluesky
+
+        return crawl_bluesky
+    raise NotConfiguredError(
+        f"unknown source kind {kind!r}; use one of feed, web, reviews, reddit, hackernews, mastodon, bluesky"
+    )
+
+
+def search_terms(ctx: CrawlContext) -> str:
+    """The source's ``query``, else the configured brand names and aliases joined by OR."""
+    if ctx.source.query:
+        return ctx.source.query
+    if ctx.brand_terms:
+        return " OR ".join(f'"{b}"' if " " in b else b for b in ctx.brand_terms)
+    raise NotConfiguredError(
+        f"source {ctx.source.name!r} has no 'query' and the config has no brands; set sources[].query"
+    )

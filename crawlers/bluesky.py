@@ -1,0 +1,141 @@
+"""Bluesky post search with the atproto SDK (``app.bsky.feed.searchPosts``), since the cursor.
+
+Needs ``EARSHOT_BLUESKY_HANDLE`` and ``EARSHOT_BLUESKY_APP_PASSWORD``; without
+them the source is skipped with status "not configured". ``base_url`` is the
+PDS/AppView (``https://bsky.social`` by default; a local stand-in in tests).
+Search is newest first (``sort=latest``) with ``since`` = the cursor's newest
+``createdAt``; the ids seen at that instant are kept so nothing is lost or
+repeated at the boundary. HTTP goes through our retrying httpx transport.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from crawlers.base import CrawlBatch, CrawlContext, dump_cursor, load_cursor, search_terms
+from crawlers.polite import RetryTransport, user_agent
+from crawlers.text import clip, parse_date
+from earshot.errors import NotConfiguredError, require
+from earshot.models import RawMention
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://bsky.social"
+
+
+def _client(ctx: CrawlContext) -> Any:
+    require("atproto", "crawl")
+    import httpx
+    from atproto import Client
+    from atproto_client.request import Request
+
+    s = ctx.settings
+    password = s.bluesky_app_password.get_secret_value() if s.bluesky_app_password else None
+    if not s.bluesky_handle or not password:
+        raise NotConfiguredError(
+            f"source {ctx.source.name!r}: Bluesky needs EARSHOT_BLUESKY_HANDLE and EARSHOT_BLUESKY_APP_PASSWORD "
+            "(an app password from Settings → App passwords)"
+        )
+    request = Request(
+        transport=RetryTransport(retries=ctx.crawl.retries, max_wait_s=float(ctx.option("max_retry_wait_s", 120))),
+        timeout=httpx.Timeout(ctx.crawl.timeout_s),
+        headers={"User-Agent": user_agent(ctx.crawl)},
+    )
+    client = Client(base_url=ctx.source.base_url or DEFAULT_BASE_URL, request=request)
+    client.login(s.bluesky_handle, password, fetch_bsky_profile=False)
+    return client
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _post_url(uri: str, handle: str | None, web_base: str) -> str:
+    rkey = uri.rsplit("/", 1)[-1]
+    return f"{web_base}/profile/{handle or uri.split('/')[2]}/post/{rkey}"
+
+
+def _to_raw(ctx: CrawlContext, post: Any, web_base: str) -> RawMention | None:
+    record = post.record
+    text = str(getattr(record, "text", "") or "").strip()
+    if not text:
+        return None
+    published = parse_date(getattr(record, "created_at", None)) or parse_date(getattr(post, "indexed_at", None))
+    if published is None:
+        ctx.errors.add("malformed", "post without createdAt", uri=post.uri)
+        return None
+    author = getattr(post, "author", None)
+    handle = getattr(author, "handle", None) if author is not None else None
+    metrics: dict[str, float] = {}
+    for attr, name in (("like_count", "likes"), ("repost_count", "reposts"), ("reply_count", "replies")):
+        value = getattr(post, attr, None)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            metrics[name] = float(value)
+    langs = getattr(record, "langs", None) or []
+    return RawMention(
+        source=ctx.source.name,
+        source_id=str(post.uri),
+        url=_post_url(str(post.uri), handle, web_base),
+        author=handle if handle and handle != "handle.invalid" else None,
+        text=clip(text),
+        published_at=published,
+        language=langs[0] if langs else None,
+        metrics=metrics,
+        raw={"kind": "post", "cid": str(getattr(post, "cid", "") or "")},
+    )
+
+
+def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
+    from atproto_client.exceptions import AtProtocolError
+
+    client = _client(ctx)
+    query = search_terms(ctx)
+    web_base = str(ctx.option("web_base", "https://bsky.app"))
+    limit = int(ctx.option("limit", 100))
+    max_pages = int(ctx.option("max_pages", 20))
+    state = load_cursor(ctx.cursor)
+    since = parse_date(state.get("since"))
+    seen_at_since = set(state.get("ids", []))
+    batch = CrawlBatch()
+    got: dict[str, RawMention] = {}
+    newest, newest_ids = since, set(seen_at_since)
+    page_cursor: str | None = None
+    complete = True
+    for _ in range(max_pages):
+        params: dict[str, Any] = {"q": query, "sort": "latest", "limit": limit}
+        if since is not None:
+            params["since"] = _iso(since)
+        if page_cursor:
+            params["cursor"] = page_cursor
+        try:
+            response = client.app.bsky.feed.search_posts(params)
+        except (AtProtocolError, ValueError) as exc:
+            ctx.errors.add("http" if isinstance(exc, AtProtocolError) else "malformed", str(exc)[:300])
+            complete = False
+            break
+        for post in response.posts:
+            batch.seen += 1
+            raw = _to_raw(ctx, post, web_base)
+            if raw is None or (raw.published_at == since and raw.source_id in seen_at_since):
+                batch.skipped += 1
+                continue
+            got[raw.effective_source_id()] = raw
+            if newest is None or raw.published_at > newest:
+                newest, newest_ids = raw.published_at, {raw.source_id}
+            elif raw.published_at == newest:
+                newest_ids.add(raw.source_id)
+        ctx.report(len(got))
+        page_cursor = response.cursor
+        if not page_cursor or not response.posts:
+            break
+    else:
+        ctx.errors.add("limit", f"stopped after max_pages={max_pages}; the rest comes next run")
+        complete = False
+    batch.mentions = list(got.values())
+    if complete and newest is not None:
+        batch.cursor = dump_cursor({"since": _iso(newest), "ids": sorted(newest_ids)})
+    elif complete:
+        batch.cursor = ctx.cursor
+    return batch
