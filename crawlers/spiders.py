@@ -255,7 +255,7 @@ class FeedSpider(EarshotSpider):
                     continue
                 followed.add(url)
                 yield self.request(
-                    item["url"],
+                    url,
                     self.parse_article,
                     cb_kwargs={"item": item},
                     errback=self.article_failed,
