@@ -116,7 +116,7 @@ def write_xlsx(report: dict[str, Any], path: Path) -> Path:
     from reports.render.tables import report_tables
 
     wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb.remove(wb.active)
     used: set[str] = set()
     fills = {"green": PatternFill("solid", fgColor="C8E6C9"), "red": PatternFill("solid", fgColor="FFCDD2")}
     for table in report_tables(report):

@@ -120,6 +120,8 @@ def group_bars(rows: Sequence[dict[str, Any]], metric: str, dimension: str) -> s
         ax.set_yticks(ys, [str(r["group"]) for r in shown])
         lo, hi = _range(metric, values + [r["target"] for r in shown if r.get("target") is not None])
         ax.set_xlim(lo, hi)
+        if metric == "csat":  # room for labels right of 100, but no ticks past 100%
+            ax.set_xticks([t for t in range(int(lo), 101, 10)])
         ax.set_xlabel(f"{LABELS.get(metric, metric)} by {dimension}; black tick = target")
         return _svg(fig, f"{metric} by {dimension} against targets")
 

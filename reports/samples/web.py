@@ -71,13 +71,13 @@ def sample_mentions(seed: int = 7, per_day: int = 6) -> Iterator[Mention]:
             name = products[product] if brand == "Acme" else "globex"
             label = _label(rng, pos, neg)
             scores = {"positive": 0.1, "neutral": 0.1, "negative": 0.1}
-            scores[label] = 0.8  # type: ignore[index]
+            scores[label] = 0.8
             raw = RawMention(source=source, source_id=f"s{i}", url=f"https://example.org/{source}/{i}",
                              text=f"Talking about {name} today ({label}).", language=lang,
                              published_at=when + timedelta(minutes=rng.randrange(600)))
             scored = rng.random() > 0.03  # a few mentions stay unscored, as in real runs
             yield Mention.from_raw(
                 raw, brands=[brand],
-                sentiment=Sentiment(label=label, scores=scores, model=MODEL) if scored else None,  # type: ignore[arg-type]
+                sentiment=Sentiment(label=label, scores=scores, model=MODEL) if scored else None,
                 unscored_reason=None if scored else "language not supported",
             )
