@@ -269,6 +269,12 @@ def register(app: typer.Typer) -> None:
                         parse(rule.query)
                     except QuerySyntaxError as exc:
                         raise ConfigError(str(exc), file=str(file), path=f"alerts.rules[{i}].query") from None
+            try:
+                from alerts.rules import compile_rules
+            except ImportError:
+                compile_rules = None  # type: ignore[assignment]  # the alerts area is optional here
+            if compile_rules is not None:
+                compile_rules(cfg, file=str(file))  # detector settings, quiet hours, severity bands
             for i, src in enumerate(cfg.sources):
                 if src.query:
                     try:
