@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, cast
@@ -459,19 +459,34 @@ def positive_text_nodes(node: Node) -> Iterator[Term | Phrase | Near]:
             yield from positive_text_nodes(c)
 
 
+TITLE_WEIGHT = 2
+TEXT_WEIGHT = 1
+
+
+def _leaf_in(leaf: Term | Phrase | Near, column: list[str]) -> bool:
+    if isinstance(leaf, Term):
+        return bool(_term_hits(leaf, column))
+    if isinstance(leaf, Phrase):
+        return _phrase_in(leaf.words, column)
+    return _near_in(leaf, column)
+
+
 def _score(node: Node, doc: _Doc) -> float:
-    """A corpus-independent relevance: occurrences of the query's words, title counted twice."""
-    total = 0.0
-    for leaf in positive_text_nodes(node):
-        terms: Iterable[Term] = (
-            leaf.terms
-            if isinstance(leaf, Near)
-            else ([leaf] if isinstance(leaf, Term) else [Term(w) for w in leaf.words])
+    """Relevance that depends on the mention alone, never on the rest of the corpus.
+
+    Each word node not under NOT adds 2 when it matches the title and 1 when it
+    matches the text. A corpus statistic such as bm25's IDF would move every time
+    a mention is stored, and a cursor over moving scores repeats or skips hits;
+    this score keeps relevance pages stable under concurrent inserts and equal in
+    every backend. Ties fall back to newest first.
+    """
+    title, text = doc.columns
+    return float(
+        sum(
+            TITLE_WEIGHT * _leaf_in(leaf, title) + TEXT_WEIGHT * _leaf_in(leaf, text)
+            for leaf in positive_text_nodes(node)
         )
-        for t in terms:
-            for weight, col in zip((2.0, 1.0), doc.columns, strict=True):
-                total += weight * len(_term_hits(t, col))
-    return total
+    )
 
 
 @dataclass(frozen=True)

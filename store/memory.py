@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from earshot.models import Alert, AlertStatus, ApiKey, Mention, OutboxMessage, SourceRun, as_utc, fold
@@ -28,6 +28,7 @@ from store.base import (
     TopField,
     UpsertResult,
 )
+from store.sqlite_query import from_us, to_us
 
 UNSCORED = "unscored"
 
@@ -73,8 +74,8 @@ def _site_value(site: str) -> str:
 
 def bucket_start(ts: datetime, interval_s: int) -> datetime:
     """Start of the epoch-aligned bucket of ``interval_s`` seconds holding ``ts``."""
-    epoch = int(ts.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % interval_s, UTC)
+    us = to_us(ts)
+    return from_us(us - us % (interval_s * 1_000_000))
 
 
 def _check_interval(interval_s: int) -> None:
@@ -85,7 +86,7 @@ def _check_interval(interval_s: int) -> None:
 
 
 def _time_key(m: Mention) -> tuple[int, str]:
-    return (int(m.published_at.timestamp() * 1_000_000), m.id)
+    return (to_us(m.published_at), m.id)
 
 
 class MemoryStore(MentionStore):
