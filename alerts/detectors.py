@@ -237,9 +237,9 @@ def relative(
 SEASONAL_DEFAULTS: dict[str, Any] = {
     # robust z (residual / robust scale) that opens an episode, and the level below which it closes
     "z": 6.0,
-    "release": 3.0,
+    "release": 4.0,
     # buckets below `release` before an episode is over
-    "calm": 3,
+    "calm": 48,
     # recent-level window (buckets) that absorbs trend, slow ramps and level shifts
     "level_buckets": 12,
     # past buckets whose prediction errors set the robust scale and choose the baseline model

@@ -193,7 +193,9 @@ class AlertEngine:
         starts: list[datetime] = []
         values: list[float] = []
         volumes: list[float] = []
-        t = start
+        # Buckets before the first mention are "not monitored yet", not zeros: starting there keeps
+        # the detector's warm-up honest for a new brand or a fresh store.
+        t = min((s for s in by_start if s >= start), default=end)
         last_ratio = 0.0
         while t < end:
             b = by_start.get(t)
@@ -296,6 +298,8 @@ class AlertEngine:
         if existing is not None and is_open:
             alert = existing
             event = "updated"
+            if abs(score) <= abs(alert.score or 0.0) and severity.rank <= alert.severity.rank:
+                return None  # the episode goes on; the alert keeps its peak bucket as evidence
             if severity.rank > alert.severity.rank:
                 event = "escalated"
                 fields["severity"] = severity
