@@ -57,7 +57,7 @@ from store.base import (
     TopField,
     UpsertResult,
 )
-from store.es_query import compile_node
+from store.es_query import compile_node, compile_scored
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -330,7 +330,6 @@ class ElasticsearchStore(MentionStore):
         bulk_max_retries: int = 5,
         bulk_initial_backoff: float = 0.5,
         bulk_max_backoff: float = 30.0,
-        pit_keep_alive: str = "5m",
         settings: Settings | None = None,
     ) -> None:
         clean, url_user, url_password = _redact(url)
@@ -363,7 +362,6 @@ class ElasticsearchStore(MentionStore):
         self._max_retries = bulk_max_retries
         self._initial_backoff = bulk_initial_backoff
         self._max_backoff = bulk_max_backoff
-        self._pit_keep_alive = pit_keep_alive
         self._client: Elasticsearch | None = None
         self.server_version: str | None = None
 
@@ -413,6 +411,10 @@ class ElasticsearchStore(MentionStore):
     def open(self) -> None:
         if self._client is not None:
             return
+        transport_log = logging.getLogger("elastic_transport.transport")
+        if transport_log.level == logging.NOTSET:
+            # It logs every request at INFO; ours are summarised as es.* events instead.
+            transport_log.setLevel(logging.WARNING)
         with self._errors("connect"):
             probe = self._make_client(None)
             try:
@@ -477,11 +479,14 @@ class ElasticsearchStore(MentionStore):
         except es.TransportError as exc:  # type: ignore[attr-defined]
             raise StoreError(f"Elasticsearch {action} failed at {self.url}: {exc}") from exc
 
-    def _settings_block(self) -> dict[str, Any]:
-        block: dict[str, Any] = {"number_of_shards": self._shards, "analysis": _ANALYSIS}
+    def _replica_settings(self) -> dict[str, Any]:
         if self._replicas is not None:
-            block["number_of_replicas"] = self._replicas
-        return block
+            return {"number_of_replicas": self._replicas}
+        # One replica once a second node exists, none on a single node (green, not yellow).
+        return {"auto_expand_replicas": "0-1"}
+
+    def _settings_block(self) -> dict[str, Any]:
+        return {"number_of_shards": self._shards, "analysis": _ANALYSIS, **self._replica_settings()}
 
     def _ensure_indices(self) -> None:
         es = require("elasticsearch", "es")
@@ -525,8 +530,7 @@ class ElasticsearchStore(MentionStore):
                 try:
                     c.indices.create(
                         index=index,
-                        settings={"number_of_shards": 1, **({} if self._replicas is None else {
-                            "number_of_replicas": self._replicas})},
+                        settings={"number_of_shards": 1, **self._replica_settings()},
                         mappings={"dynamic": False, "properties": props},
                     )  # fmt: skip
                 except es.BadRequestError as exc:  # type: ignore[attr-defined]
@@ -708,7 +712,10 @@ class ElasticsearchStore(MentionStore):
                 return {"match_none": {}}
             filters.append({"terms": {field: wanted}})
         if flt.query is not None:
-            (must if scored else filters).append(compile_node(flt.query.root))
+            if scored:
+                must.append(compile_scored(flt.query.root))
+            else:
+                filters.append(compile_node(flt.query.root))
         body: dict[str, Any] = {}
         if filters:
             body["filter"] = filters
@@ -723,42 +730,29 @@ class ElasticsearchStore(MentionStore):
             raise InputError(f"limit must be a positive number, not {request.limit!r}")
         flt = request.filter
         relevance = request.sort == "relevance" and flt.query is not None
-        size = request.limit + 1
-        after: list[Any] | None = None
-        pit: str | None = None
+        # Keyset pagination on a total order (the last key is the unique id). Relevance
+        # scores depend on each mention alone, so keys never move and no point in time
+        # is needed: pages neither repeat nor skip while mentions arrive.
+        sort: list[Any] = [{"published_us": "desc"}, {"id": "desc"}]
         if relevance:
-            sort: list[Any] = [{"_score": "desc"}, {"published_us": "desc"}, {"id": "desc"}]
-            if request.cursor:
-                score, us, mid, pit = decode_cursor(request.cursor, request.sort, 4)
-                after = [score, us, mid]
-        else:
-            sort = [{"published_us": "desc"}, {"id": "desc"}]
-            if request.cursor:
-                after = decode_cursor(request.cursor, request.sort, 2)
+            sort.insert(0, {"_score": "desc"})
         body: dict[str, Any] = {
             "query": self._filter_query(flt, scored=relevance),
             "sort": sort,
-            "size": size,
+            "size": request.limit + 1,  # one more tells whether a next page exists
             "track_total_hits": request.cursor is None,
             "source_excludes": _DERIVED,
         }
-        if after is not None:
-            body["search_after"] = after
-        if relevance and pit is None and request.cursor is None:
-            pit = self._open_pit()
-        resp = self._search_body(body, pit)
-        if resp is None:  # the point in time expired: carry on against the live index
-            pit = None
-            resp = self._search_body(body, None)
-            assert resp is not None
+        if request.cursor:
+            body["search_after"] = decode_cursor(request.cursor, request.sort, len(sort))
+        with self._errors("search"):
+            resp = self.client.search(index=self.read_alias, **body)
         raw_hits = resp["hits"]["hits"]
         page = raw_hits[: request.limit]
         hits: list[SearchHit] = []
         for h in page:
             mention = _mention_from(h["_source"])
-            hit = SearchHit(mention=mention, score=float(h["_score"]) if relevance and h.get("_score") else None)
-            if relevance and hit.score is None:
-                hit.score = 0.0
+            hit = SearchHit(mention=mention, score=float(h.get("_score") or 0.0) if relevance else None)
             if request.highlight and flt.query is not None:
                 # The shared snippet marks the same words as every other backend does.
                 for name, value in (("title", mention.title), ("text", mention.text)):
@@ -766,46 +760,9 @@ class ElasticsearchStore(MentionStore):
                     if fragment:
                         hit.highlights[name] = [fragment]
             hits.append(hit)
-        next_cursor: str | None = None
-        if len(raw_hits) > request.limit:
-            last = page[-1]["sort"]
-            key = [last[0], last[1], last[2], resp.get("pit_id") or pit] if relevance else [last[0], last[1]]
-            next_cursor = encode_cursor(request.sort, key)
-        elif pit:
-            self._close_pit(pit)
-        total = resp["hits"]["total"]["value"] if request.cursor is None else None
+        next_cursor = encode_cursor(request.sort, list(page[-1]["sort"])) if len(raw_hits) > request.limit else None
+        total = int(resp["hits"]["total"]["value"]) if request.cursor is None else None
         return SearchPage(hits=hits, next_cursor=next_cursor, total=total)
-
-    def _open_pit(self) -> str | None:
-        """A point in time keeps relevance pages consistent while new mentions arrive (scores shift otherwise)."""
-        try:
-            with self._errors("open a point in time"):
-                resp = self.client.open_point_in_time(index=self.read_alias, keep_alive=self._pit_keep_alive)
-        except StoreError as exc:
-            log.warning("es.pit unavailable, paging the live index: %s", exc)
-            return None
-        return str(resp["id"])
-
-    def _close_pit(self, pit: str) -> None:
-        try:
-            self.client.close_point_in_time(id=pit)
-        except Exception as exc:  # an expired PIT is already gone
-            log.debug("es.pit close failed: %s", exc)
-
-    def _search_body(self, body: dict[str, Any], pit: str | None) -> dict[str, Any] | None:
-        es = require("elasticsearch", "es")
-        with self._errors("search"):
-            try:
-                if pit:
-                    resp = self.client.search(**body, pit={"id": pit, "keep_alive": self._pit_keep_alive})
-                else:
-                    resp = self.client.search(index=self.read_alias, **body)
-            except es.NotFoundError:  # type: ignore[attr-defined]
-                if pit:
-                    log.info("es.pit expired; continuing without it")
-                    return None
-                raise
-        return dict(resp.body)
 
     def count(self, flt: MentionFilter) -> int:
         with self._errors("count"):
@@ -868,8 +825,10 @@ class ElasticsearchStore(MentionStore):
 
     def delete_mentions(self, flt: MentionFilter) -> int:
         with self._errors("delete mentions"):
-            resp = self.client.delete_by_query(
-                index=self.read_alias, query=self._filter_query(flt), refresh=True, conflicts="proceed",
+            # Retention may delete millions of documents: sliced, and given time to finish.
+            resp = self.client.options(request_timeout=max(self._request_timeout, 900.0)).delete_by_query(
+                index=self.read_alias,
+                slices="auto", query=self._filter_query(flt), refresh=True, conflicts="proceed",
                 wait_for_completion=True,
             )  # fmt: skip
         deleted = int(resp.get("deleted", 0))

@@ -10,6 +10,7 @@ positions (``#Nordlys`` → ``nordlys``, ``don't`` → ``don`` ``t``, ``Café`` 
 Mapping of each node:
 
 - ``Term`` → ``term`` (``prefix`` for ``acme*``) on either words field.
+  (Relevance: :func:`compile_scored` adds the corpus-independent score.)
 - ``Phrase`` → ``match_phrase`` within one field (a phrase never spans title and text).
 - ``Near`` → ``span_near`` with ``in_order: false`` and ``slop: n`` within one
   field: "at most n other words between the outermost terms", the in-memory rule
@@ -23,10 +24,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from earshot.query import And, FieldMatch, Near, Node, Not, Or, Phrase, Term
+from earshot.query import (
+    TEXT_WEIGHT,
+    TITLE_WEIGHT,
+    And,
+    FieldMatch,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Term,
+    positive_text_nodes,
+)
 
-# Title hits weigh twice text hits, as in the in-memory relevance score.
-WORD_FIELDS: tuple[tuple[str, float], ...] = (("title_words", 2.0), ("text_words", 1.0))
+WORD_FIELDS: tuple[str, str] = ("title_words", "text_words")
 
 FIELD_TARGETS: dict[str, str] = {
     "source": "f_source",
@@ -41,18 +53,13 @@ EsQuery = dict[str, Any]
 
 
 def compile_node(node: Node) -> EsQuery:
-    """The Elasticsearch query for ``node``; usable in query (scored) or filter context."""
-    if isinstance(node, Term):
-        return _any_field([_term(node, f, boost) for f, boost in WORD_FIELDS])
-    if isinstance(node, Phrase):
-        text = " ".join(node.words)
-        return _any_field([{"match_phrase": {f: {"query": text, "boost": boost}}} for f, boost in WORD_FIELDS])
-    if isinstance(node, Near):
-        return _any_field([_span_near(node, f, boost) for f, boost in WORD_FIELDS])
+    """The Elasticsearch query for ``node``: which mentions match (filter context, no scores)."""
+    if isinstance(node, Term | Phrase | Near):
+        return {"bool": {"should": [leaf_in_field(node, f) for f in WORD_FIELDS], "minimum_should_match": 1}}
     if isinstance(node, FieldMatch):
         return {"term": {FIELD_TARGETS[node.name]: {"value": node.value}}}
     if isinstance(node, And):
-        return {"bool": {"must": [compile_node(c) for c in node.children]}}
+        return {"bool": {"filter": [compile_node(c) for c in node.children]}}
     if isinstance(node, Or):
         return {"bool": {"should": [compile_node(c) for c in node.children], "minimum_should_match": 1}}
     if isinstance(node, Not):
@@ -60,43 +67,40 @@ def compile_node(node: Node) -> EsQuery:
     raise TypeError(f"not a query node: {node!r}")
 
 
-def _any_field(clauses: list[EsQuery]) -> EsQuery:
-    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+def compile_scored(node: Node) -> EsQuery:
+    """Match as :func:`compile_node` and score as :meth:`earshot.query.Query.score` does.
+
+    The score depends on the mention alone: each word node not under NOT adds
+    ``TITLE_WEIGHT`` when it matches the title and ``TEXT_WEIGHT`` when it
+    matches the text. ``constant_score`` clauses summed by a ``bool`` give exactly
+    that, so relevance pages stay stable while mentions arrive (bm25's IDF would
+    move) and equal the other backends' order.
+    """
+    credits: list[EsQuery] = []
+    for leaf in positive_text_nodes(node):
+        for field, weight in zip(WORD_FIELDS, (TITLE_WEIGHT, TEXT_WEIGHT), strict=True):
+            credits.append({"constant_score": {"filter": leaf_in_field(leaf, field), "boost": float(weight)}})
+    return {"bool": {"filter": [compile_node(node)], "should": credits, "minimum_should_match": 0}}
 
 
-def _term(term: Term, field: str, boost: float) -> EsQuery:
-    if term.prefix:
-        return {"prefix": {field: {"value": term.word, "boost": boost}}}
-    return {"term": {field: {"value": term.word, "boost": boost}}}
+def leaf_in_field(leaf: Term | Phrase | Near, field: str) -> EsQuery:
+    """A word node within one words field (phrases and NEAR never span title and text)."""
+    if isinstance(leaf, Term):
+        if leaf.prefix:
+            return {"prefix": {field: {"value": leaf.word}}}
+        return {"term": {field: {"value": leaf.word}}}
+    if isinstance(leaf, Phrase):
+        return {"match_phrase": {field: {"query": " ".join(leaf.words)}}}
+    return {
+        "span_near": {
+            "clauses": [_span_clause(t, field) for t in leaf.terms],
+            "slop": leaf.distance,
+            "in_order": False,
+        }
+    }
 
 
 def _span_clause(term: Term, field: str) -> EsQuery:
     if term.prefix:
         return {"span_multi": {"match": {"prefix": {field: {"value": term.word}}}}}
     return {"span_term": {field: term.word}}
-
-
-def _span_near(near: Near, field: str, boost: float) -> EsQuery:
-    return {
-        "span_near": {
-            "clauses": [_span_clause(t, field) for t in near.terms],
-            "slop": near.distance,
-            "in_order": False,
-            "boost": boost,
-        }
-    }
-
-
-def highlight_terms(node: Node) -> list[Term]:
-    """The non-negated word terms of ``node`` (what a highlight may mark)."""
-    out: list[Term] = []
-    if isinstance(node, Term):
-        out.append(node)
-    elif isinstance(node, Phrase):
-        out.extend(Term(w) for w in node.words)
-    elif isinstance(node, Near):
-        out.extend(node.terms)
-    elif isinstance(node, And | Or):
-        for c in node.children:
-            out.extend(highlight_terms(c))
-    return out

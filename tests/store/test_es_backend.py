@@ -304,25 +304,49 @@ def test_rollover_keeps_ids_unique(es_store: ElasticsearchStore) -> None:
     assert len({h.mention.id for h in page.hits}) == 5
 
 
-def test_relevance_pages_survive_an_expired_point_in_time(es_store: ElasticsearchStore) -> None:
+def test_concurrent_insert_of_the_same_mention_is_not_an_error(
+    es_store: ElasticsearchStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = _mention(1, "acme refund")
+    assert es_store.upsert_mentions([m]).inserted == 1
+    # Another worker stored it between our lookup and our write: the create answers 409.
+    real = es_store._existing
+    calls: list[int] = []
+
+    def stale(ids: Any) -> Any:
+        calls.append(1)
+        return {} if len(calls) == 1 else real(ids)
+
+    monkeypatch.setattr(es_store, "_existing", stale)
+    result = es_store.upsert_mentions([m])
+    assert (result.inserted, result.updated, result.unchanged) == (0, 0, 1)
+    assert es_store.count(MentionFilter()) == 1
+
+
+def test_search_after_relies_on_microsecond_times_and_ids(es_store: ElasticsearchStore) -> None:
+    close = [
+        Mention(id=f"c{i}", source="hn", source_id=str(i), text="acme", published_at=T0 + timedelta(microseconds=i))
+        for i in range(6)
+    ]
+    es_store.upsert_mentions(close)
+    seen = [m.id for m in es_store.iter_mentions(MentionFilter(), batch_size=2)]
+    assert seen == [f"c{i}" for i in reversed(range(6))]
+
+
+def test_relevance_scores_equal_the_in_memory_score(es_store: ElasticsearchStore) -> None:
     from earshot.query import parse
 
-    es_store.upsert_mentions([_mention(i, "refund " * (1 + i % 3) + f"acme {i}") for i in range(9)])
-    req = SearchRequest(filter=MentionFilter(query=parse("refund")), sort="relevance", limit=4)
-    first = es_store.search(req)
-    assert first.next_cursor
-    # Simulate the PIT going away between pages (keep-alive elapsed).
-    from store._cursor import decode_cursor, encode_cursor
-
-    score, us, mid, pit = decode_cursor(first.next_cursor, "relevance", 4)
-    es_store._close_pit(pit)
-    cursor = encode_cursor("relevance", [score, us, mid, pit])
-    seen = [h.mention.id for h in first.hits]
-    while cursor:
-        page = es_store.search(SearchRequest(filter=req.filter, sort="relevance", limit=4, cursor=cursor))
-        seen += [h.mention.id for h in page.hits]
-        cursor = page.next_cursor
-    assert sorted(seen) == sorted(f"m{i}" for i in range(9))
+    docs = [
+        _mention(i, "refund " * (1 + i % 3) + f"acme {i}", title=["Refund", "Acme refund", None][i % 3])
+        for i in range(9)
+    ]
+    es_store.upsert_mentions(docs)
+    query = parse('refund OR "acme refund" OR acme NEAR/2 refund* -nothing')
+    hits = es_store.search(SearchRequest(filter=MentionFilter(query=query), sort="relevance", limit=20)).hits
+    assert {h.mention.id: h.score for h in hits} == {m.id: query.score(m) for m in docs}
+    assert [h.mention.id for h in hits] == [
+        m.id for m in sorted(docs, key=lambda m: (query.score(m), m.published_at, m.id), reverse=True)
+    ]
 
 
 # --- query parity with the in-memory evaluator ---------------------------------------------
@@ -420,11 +444,11 @@ def test_compiled_queries_match_the_in_memory_evaluator(parity_store: Elasticsea
 
 @pytest.mark.es_real
 @pytest.mark.skipif(not os.environ.get("EARSHOT_ES_URL"), reason="needs a real server: set EARSHOT_ES_URL")
-def test_real_server_version_and_point_in_time(es_store: ElasticsearchStore) -> None:
+def test_real_server_version_and_analyzers(es_store: ElasticsearchStore) -> None:
     assert es_store.server_version is not None
     assert int(es_store.server_version.split(".")[0]) in (8, 9)
-    info = es_store.client.info()
-    assert info["tagline"] == "You Know, for Search"
-    pit = es_store._open_pit()
-    assert pit
-    es_store._close_pit(pit)
+    assert es_store.client.info()["tagline"] == "You Know, for Search"
+    words = es_store.client.indices.analyze(
+        index=es_store.read_alias, analyzer="earshot_words", text="nordlys don t cafe"
+    )
+    assert [t["token"] for t in words["tokens"]] == ["nordlys", "don", "t", "cafe"]
