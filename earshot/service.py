@@ -276,6 +276,9 @@ def register(app: typer.Typer) -> None:
     @app.command("worker")
     def worker(
         once: Annotated[bool, typer.Option("--once", help="run every source and the alerts once, then exit")] = False,
+        no_sentiment: Annotated[
+            bool, typer.Option("--no-sentiment", help="store mentions unscored (no model loaded)")
+        ] = False,
     ) -> None:
         """Run the scheduled jobs (crawls, alerts, digest, retention) without the API."""
         from earshot.commands import cli_errors, current_config, open_cli_store
@@ -288,7 +291,12 @@ def register(app: typer.Typer) -> None:
             assert config is not None
             settings = get_settings()
             with open_cli_store() as store:
-                w = Worker(config, store, settings)
+                pipeline = None
+                if no_sentiment:
+                    from earshot.pipeline import build_pipeline
+
+                    pipeline = build_pipeline(config, store, scorer=None, batch_size=config.nlp.batch_size * 4)
+                w = Worker(config, store, settings, pipeline=pipeline)
                 if once:
                     runs = w.run_once()
                     for r in runs:
