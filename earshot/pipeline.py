@@ -359,7 +359,7 @@ def _nlp_components(cfg: WatchConfig) -> dict[str, Any]:
     except ImportError as exc:
         missing.append(f"canonical_url ({_short(exc)})")
     try:
-        from nlp.language import LinguaDetector
+        from nlp.langid import LinguaDetector
 
         out["language_detector"] = LinguaDetector(languages=cfg.nlp.languages)
     except (ImportError, EarshotError) as exc:

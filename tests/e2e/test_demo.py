@@ -70,7 +70,7 @@ def test_shortened_demo(tmp_path, scorer):
     assert len(stored) == result.stats["total"] > 200
     assert all(m.sentiment is not None for m in stored), {m.unscored_reason for m in stored}
     assert all("Aurora" not in (m.title or "") for m in stored)  # the unbranded noise was dropped
-    if importlib.util.find_spec("nlp.language"):
+    if importlib.util.find_spec("nlp.langid"):
         assert {"en", "de", "fr"} <= {m.language for m in stored}
     if importlib.util.find_spec("nlp.dedup"):
         assert any(m.duplicate_of for m in stored)  # the incident's reposts are linked to their originals
