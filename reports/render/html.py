@@ -18,14 +18,15 @@ _METRIC_LABELS = {"csat": "CSAT", "nps": "NPS", "mean": "mean score"}
 def _num(value: Any, suffix: str = "", places: int = 1) -> str:
     if value is None:
         return "–"
-    return f"{value:.{places}f}{suffix}"
+    return f"{value:.{places}f}{suffix}".replace("-", "−")  # a real minus sign lines up in print
 
 
 def _signed(value: Any, places: int = 1) -> str:
     if value is None:
         return "–"
-    text = f"{value:+.{places}f}"
-    return text.replace("-", "−")
+    if value == 0:
+        return f"{0:.{places}f}"
+    return f"{value:+.{places}f}".replace("-", "−")
 
 
 def _ci(value: Any) -> str:
@@ -40,10 +41,10 @@ def _chip(status: str | None) -> Markup:
     return Markup('<span class="chip {0}">{0}</span>').format(status)
 
 
-def _target_line(t: dict[str, Any] | None) -> Markup:
+def _target_line(t: dict[str, Any] | None, metric: str) -> Markup:
     if not t:
         return Markup('<div class="target">no target</div>')
-    places = 2 if isinstance(t["target"], float) and t["target"] < 6 else 1
+    places = 2 if metric == "mean" else 1
     return Markup('<div class="target">target {} {}</div>').format(_num(t["target"], "", places), _chip(t["status"]))
 
 
