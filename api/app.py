@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import ApiLimits
+from api.deps import ApiLimits, reject_unknown_query_params
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers, problem_response
 from api.routes import alerts, health, mentions, sources, stats
 from earshot.config import WatchConfig, load_config
@@ -168,6 +168,7 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        dependencies=[Depends(reject_unknown_query_params)],
     )
     app.state.settings = settings
     app.state.store = store

@@ -14,6 +14,8 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import ProblemError
@@ -32,7 +34,6 @@ class ApiLimits:
     """Bounds that keep one request from monopolising the store."""
 
     max_page_size: int = 500
-    default_page_size: int = 50
     max_buckets: int = 5000
     default_stats_range: timedelta = timedelta(days=30)
     max_top_size: int = 100
@@ -67,6 +68,44 @@ def get_settings_dep(request: Request) -> Settings:
 def get_limits(request: Request) -> ApiLimits:
     limits: ApiLimits = request.app.state.limits
     return limits
+
+
+def _declared_query_params(route: APIRoute) -> frozenset[str]:
+    names: frozenset[str] | None = _QUERY_PARAMS.get(id(route))
+    if names is None:
+        names = frozenset(_query_names(route.dependant))
+        _QUERY_PARAMS[id(route)] = names
+    return names
+
+
+_QUERY_PARAMS: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def reject_unknown_query_params(request: Request) -> None:
+    """400 for a query parameter the operation does not define.
+
+    A misspelt filter (``?brands=Acme``) would otherwise be ignored silently and
+    return unfiltered results that look plausible.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _declared_query_params(route))
+    if unknown:
+        known = ", ".join(sorted(_declared_query_params(route))) or "none"
+        raise ProblemError(
+            400,
+            f"unknown query parameter {unknown[0]!r} for {route.path}; this operation accepts: {known}",
+            kind="unknown-parameter",
+            title="Unknown query parameter",
+        )
 
 
 StoreDep = Annotated[MentionStore, Depends(get_store)]

@@ -110,7 +110,7 @@ TimeRangeDep = Annotated[TimeRange, Depends(time_range)]
 
 
 _Q = Annotated[
-    str | None,
+    str,
     Query(
         description=(
             "Listening query: words AND-ed, `OR`, `NOT`/`-word`, `\"exact phrase\"`, `word*`, "
@@ -121,35 +121,34 @@ _Q = Annotated[
         max_length=MAX_QUERY_LENGTH,
     ),
 ]
-_SOURCE = Annotated[
-    list[str] | None,
-    Query(description="Source name(s): reddit, hn, review, …; repeat for several.", examples=[["reddit"]]),
-]
-_LANG = Annotated[
-    list[str] | None, Query(description="Language code(s) (ISO 639-1, `und` if unknown).", examples=[["en"]])
-]
+
+
+def _many(description: str, example: str | None = None) -> object:
+    """A repeatable query parameter (``?source=a&source=b``); absent means no restriction."""
+    return Query(default_factory=list, description=description, examples=[[example]] if example else None)
+
+
+_BRAND = Annotated[list[str], _many("Configured brand name(s); repeat for several.", "Acme")]
+_SOURCE = Annotated[list[str], _many("Source name(s): reddit, hn, review, …; repeat for several.", "reddit")]
+_LANG = Annotated[list[str], _many("Language code(s) (ISO 639-1, `und` if unknown).", "en")]
 _SENTIMENT = Annotated[
-    list[SentimentName] | None,
-    Query(description="Sentiment label(s); `unscored` for mentions without a score.", examples=[["negative"]]),
+    list[SentimentName], _many("Sentiment label(s); `unscored` for mentions without a score.", "negative")
 ]
-_SITE = Annotated[
-    list[str] | None, Query(description="Host(s); matches subdomains too, ignoring `www.`.", examples=[["example.com"]])
-]
-_AUTHOR = Annotated[list[str] | None, Query(description="Author name(s), whole value.")]
+_SITE = Annotated[list[str], _many("Host(s); matches subdomains too, ignoring `www.`.", "example.com")]
+_AUTHOR = Annotated[list[str], _many("Author name(s), whole value.")]
 _DUPLICATES = Annotated[bool, Query(description="Include exact and near duplicates of other mentions.")]
 
 
 def mention_filter(
     times: TimeRangeDep,
-    q: _Q = None,
-    brand: Annotated[
-        list[str] | None, Query(description="Configured brand name(s); repeat for several.", examples=[["Acme"]])
-    ] = None,
-    source: _SOURCE = None,
-    lang: _LANG = None,
-    sentiment: _SENTIMENT = None,
-    site: _SITE = None,
-    author: _AUTHOR = None,
+    *,
+    q: _Q = "",
+    brand: _BRAND,
+    source: _SOURCE,
+    lang: _LANG,
+    sentiment: _SENTIMENT,
+    site: _SITE,
+    author: _AUTHOR,
     include_duplicates: _DUPLICATES = False,
 ) -> MentionFilter:
     return MentionFilter(
@@ -168,10 +167,11 @@ def mention_filter(
 
 def voice_filter(
     times: TimeRangeDep,
-    q: _Q = None,
-    source: _SOURCE = None,
-    lang: _LANG = None,
-    site: _SITE = None,
+    *,
+    q: _Q = "",
+    source: _SOURCE,
+    lang: _LANG,
+    site: _SITE,
     include_duplicates: _DUPLICATES = False,
 ) -> MentionFilter:
     """The filters share of voice accepts: everything but brand, sentiment and author."""
@@ -186,7 +186,7 @@ def voice_filter(
     )
 
 
-def _clean(values: list[str] | list[SentimentName] | None) -> list[str] | None:
+def _clean(values: list[str] | list[SentimentName]) -> list[str] | None:
     if not values:
         return None
     out = [v.strip() for v in values if v and v.strip()]

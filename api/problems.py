@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from earshot.errors import (
     ConfigError,
@@ -172,9 +173,22 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != _phrase(exc.status_code) else None
     if exc.status_code == 404 and detail is None:
         detail = f"no resource at {request.url.path!r}; see /docs for the API's paths"
-    if exc.status_code == 405 and detail is None:
-        detail = f"method {request.method} is not allowed on {request.url.path!r}"
-    return problem_response(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        detail = detail or f"method {request.method} is not allowed on {request.url.path!r}; use {allowed}"
+        # Starlette names only the first route that matched the path; list every method it has.
+        headers = {**(headers or {}), "Allow": allowed}
+    return problem_response(request, exc.status_code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"}) if hasattr(route, "matches") else (None, None)
+        if match is not None and match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
 
 
 def _jsonable_loc(loc: Any) -> list[str | int]:

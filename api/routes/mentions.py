@@ -50,7 +50,7 @@ def search_mentions(
         Literal["time", "relevance"],
         Query(description="`time`: newest first; `relevance`: best match for `q` first (needs `q`)."),
     ] = "time",
-    limit: Annotated[int | None, Query(ge=1, le=500, description="Page size (default 50, at most 500).")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size (at most 500).")] = 50,
     cursor: Annotated[
         str | None, Query(max_length=1000, description="`next_cursor` from the previous page.")
     ] = None,
@@ -73,7 +73,7 @@ def search_mentions(
             media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="mentions.csv"'},
         )
-    size = min(limit or limits.default_page_size, limits.max_page_size)
+    size = min(limit, limits.max_page_size)
     try:
         request_ = SearchRequest(
             filter=flt, sort=sort, limit=size, cursor=cursor, highlight=highlight and flt.query is not None

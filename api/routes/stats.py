@@ -170,14 +170,19 @@ def share_of_voice(
 
 @router.get("/top", response_model=TopValues, summary="Top sites, authors and sources", responses=_ERRORS)
 def top(
+    *,
     store: StoreDep,
     limits: LimitsDep,
     key: ApiKeyDep,
     flt: MentionFilterDep,
     field: Annotated[
-        list[TopFieldName] | None,
-        Query(description="Field(s) to rank; default site, author and source.", examples=[["site", "author"]]),
-    ] = None,
+        list[TopFieldName],
+        Query(
+            default_factory=list,
+            description="Field(s) to rank; default site, author and source.",
+            examples=[["site", "author"]],
+        ),
+    ],
     size: Annotated[int, Query(ge=1, le=100, description="Values per field (at most 100).")] = 10,
 ) -> TopValues:
     """The most frequent values of each field among the mentions the filters select."""

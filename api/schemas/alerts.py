@@ -118,6 +118,7 @@ class AlertUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            "minProperties": 1,
             "examples": [
                 {"status": "acknowledged", "assignee": "maria@pr.example", "note": "Looking into it with support."},
                 {"snoozed_until": "2025-03-04T18:00:00Z"},

@@ -17,7 +17,7 @@ def _is_problem(resp, status: int) -> dict:
     assert resp.status_code == status, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
     body = resp.json()
-    assert REQUIRED <= set(body) and body["status"] == status
+    assert set(body) >= REQUIRED and body["status"] == status
     assert "Traceback" not in resp.text
     return body
 
@@ -72,3 +72,9 @@ def test_openapi_documents_problem_responses(client: TestClient):
 def test_docs_page(client: TestClient):
     resp = client.get("/docs")
     assert resp.status_code == 200 and "swagger-ui" in resp.text.lower()
+
+
+def test_unknown_query_parameters_are_refused(client: TestClient, read_headers):
+    body = _is_problem(client.get("/api/v1/mentions", params={"brands": "Acme"}, headers=read_headers), 400)
+    assert "'brands'" in body["detail"] and "brand" in body["detail"]
+    assert client.get("/healthz", params={"x": "1"}).status_code == 400
