@@ -69,7 +69,7 @@ def burst(at: datetime, count: int, *, prefix: str = "b", label: str = "negative
                 f"{prefix}{k}",
                 at + timedelta(seconds=30 * k),
                 label,
-                text=f"acme app down again, lost my data #{k}" if duplicates_of is None else "acme outage press release",
+                text=f"acme app down again, lost my data #{k}" if duplicates_of is None else "acme outage statement",
                 reach=1000.0 + k,
                 source="mastodon",
                 duplicate_of=duplicates_of if k else None,
