@@ -22,7 +22,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -30,11 +30,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from earshot.config import Source, WatchConfig, parse_duration
-from earshot.errors import NotConfiguredError
-from earshot.models import SourceRun, utcnow
+from earshot.models import RawMention, SourceRun, utcnow
 
 if TYPE_CHECKING:
-    from earshot.pipeline import Pipeline
+    from earshot.pipeline import Pipeline, PipelineResult
     from earshot.settings import Settings
     from store.base import MentionStore
 
@@ -44,15 +43,15 @@ log = logging.getLogger(__name__)
 # --- jobs ------------------------------------------------------------------------------------------------------
 
 
-def brand_terms(config: WatchConfig) -> list[str]:
-    """Every brand's name and aliases (competitors included): the default search terms of a source."""
-    out: list[str] = []
-    for b in config.brands:
-        for term in (b.name, *b.aliases):
-            term = term.lstrip("#@").strip()
-            if term and term.casefold() not in {t.casefold() for t in out}:
-                out.append(term)
-    return out
+class _StoppablePipeline:
+    """The pipeline as the crawl runner sees it, checking ``should_stop`` between batches."""
+
+    def __init__(self, pipeline: Pipeline, should_stop: Callable[[], bool] | None) -> None:
+        self.pipeline = pipeline
+        self.should_stop = should_stop
+
+    def process(self, raws: Sequence[RawMention]) -> PipelineResult:
+        return self.pipeline.process(raws, should_stop=self.should_stop)
 
 
 def crawl_source(
@@ -63,61 +62,17 @@ def crawl_source(
     settings: Settings,
     *,
     should_stop: Callable[[], bool] | None = None,
-    progress: Callable[[int], None] | None = None,
 ) -> SourceRun:
-    """One run of one source: crawl from the stored cursor, store through ``pipeline``, then advance the cursor.
+    """One run of one source (``crawlers.runner.run_source``): crawl from the stored cursor, store, advance.
 
+    When ``should_stop`` turns true the current batch is stored and the run
+    ends without advancing the cursor, so the next run fetches the rest.
     Never raises for a source problem: the run record says what happened.
     """
-    from crawlers.base import CrawlContext, crawler_for
+    from crawlers.runner import run_source
 
-    run = SourceRun(source=source.name, kind=source.kind, started_at=utcnow(), status="running")
-    ctx = CrawlContext(
-        source=source,
-        crawl=config.crawl,
-        settings=settings,
-        cursor=store.get_cursor(source.name),
-        brand_terms=brand_terms(config),
-        progress=progress,
-    )
-    try:
-        batch = crawler_for(source.kind)(ctx)
-    except NotConfiguredError as exc:
-        run.status, run.finished_at = "not_configured", utcnow()
-        run.error_messages = [str(exc)]
-        store.record_source_run(run)
-        log.info("crawl_skipped source=%s reason=%r", source.name, str(exc))
-        return run
-    except Exception as exc:  # a crawler bug must not stop the other sources
-        run.status, run.finished_at, run.errors = "failed", utcnow(), ctx.errors.count + 1
-        run.error_messages = [*ctx.errors.messages, f"{type(exc).__name__}: {exc}"][:20]
-        store.record_source_run(run)
-        log.exception("crawl_failed source=%s", source.name)
-        return run
-    result = pipeline.process(batch.mentions, should_stop=should_stop)
-    complete = result.received == len(batch.mentions)
-    if complete and batch.cursor is not None:
-        store.set_cursor(source.name, batch.cursor)
-    run.finished_at = utcnow()
-    run.seen = batch.seen or len(batch.mentions)
-    run.new = result.inserted
-    run.duplicates = result.duplicates + batch.skipped
-    run.errors = ctx.errors.count + result.failed
-    run.error_messages = list(ctx.errors.messages)
-    run.status = "ok" if complete and run.errors == 0 else "partial"
-    store.record_source_run(run)
-    log.info(
-        "crawl_done source=%s seen=%d stored=%d new=%d filtered=%d duplicates=%d errors=%d complete=%s",
-        source.name,
-        run.seen,
-        result.stored,
-        result.inserted,
-        result.filtered,
-        run.duplicates,
-        run.errors,
-        complete,
-    )
-    return run
+    outcome = run_source(source, config, store, _StoppablePipeline(pipeline, should_stop), settings=settings)
+    return outcome.run
 
 
 def run_retention(config: WatchConfig, store: MentionStore, now: datetime | None = None) -> int:
