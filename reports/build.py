@@ -53,6 +53,7 @@ def build_report(
     ``metric``: the figure that decides target, status and rank (``csat``,
     ``nps`` or ``mean``; default ``csat`` when the survey has CSAT answers, else ``nps``).
     ``min_n``: minimum answers for a figure to be ranked (default: config, else 30).
+    ``targets_path`` defaults to the config's ``reports.targets`` (relative to the config file).
     ``store`` must already be open; without one ``web_sentiment.available`` is false.
     """
     if not 1900 <= int(year) <= 2200:
@@ -66,6 +67,8 @@ def build_report(
         raise InputError(f"minimum n {min_n!r} must be at least 1")
     dims = [normalise_header(g) for g in group_by] if group_by else None
     survey = load_survey(survey_path, column_map=cmap, group_columns=dims, sheet=sheet)
+    if targets_path is None and config is not None and config.reports.targets:
+        targets_path = _config_relative(config.reports.targets, config_path)
     targets = load_targets(targets_path) if targets_path is not None else Targets()
     if config and config.reports.owners:
         targets.owners = owners_from_config(config.reports.owners, targets.owners)
@@ -157,6 +160,16 @@ def build_report(
         year, metric, overall["n"], survey.rows_rejected, ",".join(dims), web.get("available"),
     )
     return report
+
+
+def _config_relative(path: str, config_path: str | Path | None) -> Path:
+    """``reports.targets`` as written, or relative to the config file's folder when it is found there."""
+    p = Path(path)
+    if not p.is_absolute() and config_path is not None:
+        beside = Path(config_path).parent / p
+        if beside.is_file():
+            return beside
+    return p
 
 
 def _metric(metric: str | None, survey: Survey) -> str:

@@ -134,3 +134,16 @@ def test_sample_tells_its_story() -> None:
     product = {g["group"]: g for g in r["groups"]["product"]}
     assert product["Hardware"]["insufficient_sample"] and product["Hardware"]["rank"] is None
     assert {f["date"][:4] for f in r["follow_ups"]} == {"2025"}
+
+
+def test_targets_from_config_relative_to_config_file(tmp_path) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "targets.yaml").write_text("2025: {csat: 50}\n", encoding="utf-8")
+    config_path = tmp_path / "conf" / "watch.yaml"
+    config_path.write_text("reports: {targets: targets.yaml}\n", encoding="utf-8")
+    survey = tmp_path / "s.csv"
+    survey.write_text("date,csat\n2025-01-01,4\n", encoding="utf-8")
+    config = parse_config({"reports": {"targets": "targets.yaml"}})
+    r = build_report(survey, None, 2025, config=config, config_path=config_path)
+    assert r["overall"]["target"] == 50.0 and r["overall"]["status"] == "green"
+    assert r["provenance"]["config"]["sha256"] and r["provenance"]["targets"]["path"].endswith("targets.yaml")

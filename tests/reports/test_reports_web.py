@@ -47,9 +47,12 @@ MENTIONS = [
 ]
 
 
-@pytest.fixture
-def store():
-    s = MemoryStore()
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path):
+    # The same figures from every backend: only the MentionStore contract is used.
+    from store import open_store
+
+    s = MemoryStore() if request.param == "memory" else open_store(f"sqlite:///{tmp_path / 'm.db'}")
     s.open()
     s.upsert_mentions(MENTIONS)
     yield s
