@@ -202,10 +202,10 @@ def site_domains(site: str | None) -> list[str]:
     return [".".join(parts[i:]) for i in range(len(parts)) if parts[i]] if "." in host else [host]
 
 
-def _fingerprint(mention: Mention) -> str:
-    """Content identity for idempotent upsert: everything but ``collected_at``."""
-    doc = mention.model_dump(mode="json", exclude={"collected_at"})
-    return hashlib.blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=16).hexdigest()
+def _fingerprint(doc: dict[str, Any]) -> str:
+    """Content identity for idempotent upsert: the mention's JSON without ``collected_at``."""
+    content = {k: v for k, v in doc.items() if k != "collected_at"}
+    return hashlib.blake2b(json.dumps(content, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 
 def mention_document(mention: Mention) -> dict[str, Any]:
@@ -213,13 +213,14 @@ def mention_document(mention: Mention) -> dict[str, Any]:
     from earshot.query import words
 
     doc = mention.model_dump(mode="json")
+    fingerprint = _fingerprint(doc)
     doc.update(
         title_words=" ".join(words(mention.title)),
         text_words=" ".join(words(mention.text)),
         published_us=_us(mention.published_at),
         sentiment_split=mention.sentiment_label or UNSCORED,
         reach=float(mention.reach),
-        fingerprint=_fingerprint(mention),
+        fingerprint=fingerprint,
         f_source=fold(mention.source),
         f_language=fold(mention.language),
         f_author=fold(mention.author) if mention.author else None,
@@ -602,20 +603,31 @@ class ElasticsearchStore(MentionStore):
 
     def upsert_mentions(self, mentions: Iterable[Mention]) -> UpsertResult:
         inserted = updated = unchanged = 0
+        unrefreshed = False
         batch: dict[str, Mention] = {}
         for m in mentions:
             # The same id twice in one call is applied in order, as separate writes.
             if m.id in batch or len(batch) >= self._chunk:
-                i, u, n = self._upsert_batch(list(batch.values()))
+                # Only the call's last request waits for a refresh: searches after the call
+                # see every mention, and a long import is not slowed down chunk by chunk.
+                i, u, n = self._upsert_batch(list(batch.values()), refresh=False)
                 inserted, updated, unchanged = inserted + i, updated + u, unchanged + n
+                unrefreshed = unrefreshed or i + u > 0
                 batch = {}
             batch[m.id] = m
+        last_wrote = False
         if batch:
-            i, u, n = self._upsert_batch(list(batch.values()))
+            i, u, n = self._upsert_batch(list(batch.values()), refresh=self._refresh)
             inserted, updated, unchanged = inserted + i, updated + u, unchanged + n
+            last_wrote = i + u > 0
+        if unrefreshed and not last_wrote and self._refresh:
+            with self._errors("refresh"):
+                self.client.indices.refresh(index=self.read_alias)
         return UpsertResult(inserted=inserted, updated=updated, unchanged=unchanged)
 
-    def _upsert_batch(self, batch: list[Mention], *, retry_conflicts: bool = True) -> tuple[int, int, int]:
+    def _upsert_batch(
+        self, batch: list[Mention], *, refresh: Refresh, retry_conflicts: bool = True
+    ) -> tuple[int, int, int]:
         existing = self._existing([m.id for m in batch])
         actions: list[dict[str, Any]] = []
         kinds: dict[str, str] = {}
@@ -638,7 +650,7 @@ class ElasticsearchStore(MentionStore):
         conflicts: list[Mention] = []
         errors: list[str] = []
         by_id = {m.id: m for m in batch}
-        for ok, item in self._bulk(actions):
+        for ok, item in self._bulk(actions, refresh):
             op, info = next(iter(item.items()))
             doc_id = str(info.get("_id"))
             if ok:
@@ -651,7 +663,7 @@ class ElasticsearchStore(MentionStore):
             else:
                 errors.append(f"{doc_id}: {info.get('error')}")
         if conflicts:
-            i, u, n = self._upsert_batch(conflicts, retry_conflicts=False)
+            i, u, n = self._upsert_batch(conflicts, refresh=refresh, retry_conflicts=False)
             inserted, updated, unchanged = inserted + i, updated + u, unchanged + n
         if errors:
             log.error("es.bulk failed=%d stored=%d first=%s", len(errors), inserted + updated, errors[0][:300])
@@ -659,7 +671,7 @@ class ElasticsearchStore(MentionStore):
         log.debug("es.bulk inserted=%d updated=%d unchanged=%d", inserted, updated, unchanged)
         return inserted, updated, unchanged
 
-    def _bulk(self, actions: list[dict[str, Any]]) -> Iterator[tuple[bool, dict[str, Any]]]:
+    def _bulk(self, actions: list[dict[str, Any]], refresh: Refresh) -> Iterator[tuple[bool, dict[str, Any]]]:
         """Send ``actions`` with retries: 429 answers (whole request or single items) back off exponentially."""
         if not actions:
             return
@@ -674,7 +686,7 @@ class ElasticsearchStore(MentionStore):
                 max_backoff=self._max_backoff,
                 raise_on_error=False,
                 raise_on_exception=True,
-                refresh=self._refresh,
+                refresh=refresh,
             )
 
     def get_mention(self, mention_id: str) -> Mention | None:

@@ -323,6 +323,22 @@ def test_concurrent_insert_of_the_same_mention_is_not_an_error(
     assert es_store.count(MentionFilter()) == 1
 
 
+def test_searches_see_every_chunk_of_a_long_upsert(es_url: str, es_index_prefix: str) -> None:
+    # Chunks of 2: only the last request of the call waits for a refresh; when the last
+    # chunk changes nothing, the store refreshes explicitly.
+    store = ElasticsearchStore(es_url, index_prefix=es_index_prefix, bulk_chunk_size=2, **es_store_kwargs())  # type: ignore[arg-type]
+    with store:
+        try:
+            old = _mention(0, "acme old")
+            store.upsert_mentions([old])
+            result = store.upsert_mentions([_mention(1, "acme a"), _mention(2, "acme b"), old])
+            assert (result.inserted, result.unchanged) == (2, 1)
+            assert store.count(MentionFilter()) == 3
+            assert store.search(SearchRequest(limit=10)).total == 3
+        finally:
+            store.drop()
+
+
 def test_search_after_relies_on_microsecond_times_and_ids(es_store: ElasticsearchStore) -> None:
     close = [
         Mention(id=f"c{i}", source="hn", source_id=str(i), text="acme", published_at=T0 + timedelta(microseconds=i))
