@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from earshot.config import WatchConfig, parse_config
-from earshot.models import Mention, Sentiment
+from earshot.models import Mention, RawMention, Sentiment
 
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 BRAND = "Acme"
@@ -21,6 +21,22 @@ def sentiment(label: str) -> Sentiment:
     return Sentiment(label=label, scores=scores, model="test")  # type: ignore[arg-type]
 
 
+_VOCAB = [
+    "app", "order", "delivery", "support", "refund", "store", "price", "service", "update", "login", "card",
+    "account", "shipping", "parcel", "late", "great", "terrible", "quick", "slow", "friendly", "rude", "broken",
+    "working", "fixed", "again", "today", "yesterday", "weekend", "morning", "night", "staff", "manager",
+    "website", "checkout", "coupon", "discount", "quality", "size", "colour", "return", "exchange", "warranty",
+    "battery", "screen", "charger", "cable", "review", "recommend", "never", "always", "finally", "still",
+    "waiting", "answer", "email", "chat", "phone", "queue", "branch", "city"
+]
+
+
+def chatter(i: str, label: str, n: int = 14) -> str:
+    """Varied text (so near-duplicate detection leaves ordinary chatter alone)."""
+    rng = random.Random(i)
+    return f"acme {' '.join(rng.choice(_VOCAB) for _ in range(n))} ({label})"
+
+
 def mention(i: str, at: datetime, label: str, *, text: str | None = None, reach: float = 10.0,
             source: str = "reddit", duplicate_of: str | None = None) -> Mention:
     return Mention(
@@ -29,7 +45,7 @@ def mention(i: str, at: datetime, label: str, *, text: str | None = None, reach:
         source_id=i,
         url=f"https://{source}.example.com/p/{i}",
         author=f"user{hash(i) % 50}",
-        text=text or f"post {i} about acme ({label})",
+        text=text or chatter(i, label),
         published_at=at,
         brands=[BRAND],
         sentiment=sentiment(label),
@@ -74,6 +90,30 @@ def burst(at: datetime, count: int, *, prefix: str = "b", label: str = "negative
                 source="mastodon",
                 duplicate_of=duplicates_of if k else None,
             )
+        )
+    return out
+
+
+def as_raw(m: Mention) -> RawMention:
+    """The crawler's view of a synthetic mention (no brands, sentiment or duplicate link yet)."""
+    return RawMention(source=m.source, source_id=m.source_id, url=m.url, author=m.author, text=m.text,
+                      published_at=m.published_at, metrics=dict(m.metrics))
+
+
+def press_release(at: datetime, count: int, *, distinct: bool = False) -> list[Mention]:
+    """One negative statement syndicated ``count`` times across sites (or ``distinct`` complaints)."""
+    out = []
+    for k in range(count):
+        text = (
+            chatter(f"complaint-{k}", "negative") + " acme down"
+            if distinct
+            else "Acme confirms a data outage affecting customer accounts and apologises for the disruption "
+            f"while engineers restore service, reported by outlet {k}"
+        )
+        out.append(
+            Mention(id=f"pr{k}", source="feed", source_id=f"pr{k}", url=f"https://news{k}.example.org/acme-outage",
+                    text=text, published_at=at + timedelta(seconds=40 * k), brands=[BRAND],
+                    metrics={"reach": 100.0})
         )
     return out
 
