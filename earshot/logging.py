@@ -23,7 +23,17 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1***:***@"),
     (re.compile(r"\b(esk_[A-Za-z0-9]{4})[A-Za-z0-9_-]{8,}"), r"\1***"),
 )
-_NOISY = ("httpx", "httpcore", "urllib3", "apscheduler.executors", "filelock", "scrapy", "twisted", "asyncio")
+_NOISY = (
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "apscheduler.executors",
+    "apscheduler.scheduler",
+    "filelock",
+    "scrapy",
+    "twisted",
+    "asyncio",
+)
 
 
 def redact(text: str) -> str:

@@ -298,7 +298,10 @@ def register(app: typer.Typer) -> None:
                             access_log=False,
                         )
                     )
-                    server.run()  # returns on SIGTERM/SIGINT (uvicorn's handlers)
+                    # uvicorn captures SIGTERM/SIGINT while serving and re-raises them once it has shut
+                    # down; our handler then only sets the flag, so the worker below can finish its batch.
+                    _install_stop_handlers(w.stopping)
+                    server.run()
                 finally:
                     w.stop()
 
