@@ -9,13 +9,16 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from earshot.settings import Settings
+from store import open_store
+from store.base import MentionStore
 from store.memory import MemoryStore
 from tests.api.seed import seed_config, seed_store
 
 
-@pytest.fixture
-def store() -> Iterator[MemoryStore]:
-    s = MemoryStore()
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[MentionStore]:
+    """Each endpoint test runs against the reference in-memory store and the SQLite backend."""
+    s = MemoryStore() if request.param == "memory" else open_store(f"sqlite:///{tmp_path / 'api.db'}")
     s.open()
     yield s
     s.close()

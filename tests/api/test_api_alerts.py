@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from store.memory import MemoryStore
+from store.base import MentionStore
 
 URL = "/api/v1/alerts"
 
@@ -33,7 +33,7 @@ def test_patch_needs_write_scope(client: TestClient, read_headers):
     assert resp.status_code == 403 and "'write'" in resp.json()["detail"]
 
 
-def test_acknowledge_assign_note_snooze_resolve(client: TestClient, store: MemoryStore, write_headers):
+def test_acknowledge_assign_note_snooze_resolve(client: TestClient, store: MentionStore, write_headers):
     resp = client.patch(f"{URL}/al0", json={"status": "acknowledged", "assignee": "maria", "note": "on it"},
                         headers=write_headers)
     assert resp.status_code == 200, resp.text

@@ -11,7 +11,7 @@ from api.app import create_app
 from api.security import hash_key, new_api_key, parse_scopes, verify_key
 from earshot.errors import InputError
 from earshot.settings import Settings
-from store.memory import MemoryStore
+from store.base import MentionStore
 from tests.api.seed import seed_config
 
 PROTECTED = [
@@ -49,7 +49,7 @@ def test_openapi_covers_every_protected_operation(client: TestClient):
             assert secured == (path not in ("/healthz", "/readyz")), path
 
 
-def test_keys_are_stored_hashed(store: MemoryStore):
+def test_keys_are_stored_hashed(store: MentionStore):
     secret, record = new_api_key("dash", ["read"])
     store.save_api_key(record)
     stored = store.list_api_keys()[0]
@@ -73,7 +73,7 @@ def test_scopes(client: TestClient, keys):
     assert parse_scopes(["read, write", "read"]) == ["read", "write"]
 
 
-def test_last_used_is_recorded(client: TestClient, store: MemoryStore, keys):
+def test_last_used_is_recorded(client: TestClient, store: MentionStore, keys):
     client.get("/api/v1/rules", headers={"Authorization": f"Bearer {keys['read']}"})
     used = next(k for k in store.list_api_keys() if k.name == "read")
     assert used.last_used_at is not None
@@ -89,7 +89,7 @@ def test_logs_name_the_key_id_never_the_key(client: TestClient, keys, caplog):
     assert secret not in text and "y" * 43 not in text and secret.split("_", 2)[2] not in text
 
 
-def test_cors_off_by_default_and_configurable(store: MemoryStore):
+def test_cors_off_by_default_and_configurable(store: MentionStore):
     preflight = {"Origin": "https://dash.example", "Access-Control-Request-Method": "GET"}
     with TestClient(create_app(Settings(env="test"), store=store, config=seed_config())) as client:
         resp = client.options("/api/v1/mentions", headers=preflight)

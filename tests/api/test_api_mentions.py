@@ -9,7 +9,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from earshot.query import parse
-from store.base import MentionFilter
+from store.base import MentionFilter, MentionStore
 from store.memory import MemoryStore, filter_matches
 from tests.api.seed import T0, make_mention, seed_mentions
 
@@ -114,7 +114,7 @@ def test_time_range_checks(client: TestClient, read_headers):
         assert word in resp.json()["detail"]
 
 
-def test_cursor_pages_are_stable_under_inserts(client: TestClient, store: MemoryStore, read_headers):
+def test_cursor_pages_are_stable_under_inserts(client: TestClient, store: MentionStore, read_headers):
     expected = _expected(MentionFilter(include_duplicates=False))
     seen: list[str] = []
     cursor = None
@@ -189,7 +189,7 @@ def test_csv_export_streams_all_matches(read_headers):
     assert len(chunks) > 1
 
 
-def test_csv_neutralises_formulas(client: TestClient, store: MemoryStore, read_headers):
+def test_csv_neutralises_formulas(client: TestClient, store: MentionStore, read_headers):
     evil = make_mention(5000).model_copy(update={"id": "evil", "author": "=HYPERLINK(\"http://x\")",
                                                  "text": "+acme -1", "published_at": T0 + timedelta(days=900)})
     store.upsert_mentions([evil])

@@ -20,9 +20,9 @@ def test_source_health(client: TestClient, read_headers):
     assert items["bluesky"]["status"] == "disabled" and items["bluesky"]["runs"] == 0
 
 
-def test_health_probes_need_no_key(client: TestClient):
+def test_health_probes_need_no_key(client: TestClient, store):
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready", "store": "MemoryStore"}
+    assert client.get("/readyz").json() == {"status": "ready", "store": type(store).__name__}
 
 
 class DownStore(MemoryStore):
