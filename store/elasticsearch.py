@@ -387,12 +387,12 @@ class ElasticsearchStore(MentionStore):
         return f"{self.index_prefix}-{name}"
 
     # lifecycle --------------------------------------------------------------------
-    def _make_client(self, target_major: int | None) -> Elasticsearch:
+    def _make_client(self, target_major: int | None, *, max_retries: int = 3) -> Elasticsearch:
         es = require("elasticsearch", "es")
         kwargs: dict[str, Any] = {
             "request_timeout": self._request_timeout,
             "retry_on_timeout": True,
-            "max_retries": 3,
+            "max_retries": max_retries,
             # 429 is left to the bulk helper, which backs off exponentially and resends only
             # the rejected items; the transport would resend at once.
             "retry_on_status": (502, 503, 504),
@@ -412,12 +412,13 @@ class ElasticsearchStore(MentionStore):
     def open(self) -> None:
         if self._client is not None:
             return
-        transport_log = logging.getLogger("elastic_transport.transport")
-        if transport_log.level == logging.NOTSET:
-            # It logs every request at INFO; ours are summarised as es.* events instead.
-            transport_log.setLevel(logging.WARNING)
+        for name in ("elastic_transport.transport", "elastic_transport.node_pool"):
+            # They log every request at INFO and each retry with a traceback; a failure that
+            # survives the retries becomes one StoreError instead. Explicit levels win.
+            if logging.getLogger(name).level == logging.NOTSET:
+                logging.getLogger(name).setLevel(logging.ERROR)
         with self._errors("connect"):
-            probe = self._make_client(None)
+            probe = self._make_client(None, max_retries=1)  # a wrong url should fail fast
             try:
                 info = probe.info()
             finally:
