@@ -281,8 +281,9 @@ class AlertEngine:
                     "history": [*existing.history, self._event("resolved", now, bucket=bucket_start)],
                 }
             )
-            self.store.save_alert(resolved)
+            # Enqueue before saving: a crash in between replays into the same dedup key, never a lost page.
             sent = self._notify(crule, resolved, "resolved", now)
+            self.store.save_alert(resolved)
             log.info("event=alert_resolved alert_id=%s key=%s", resolved.id, key)
             return AlertEvent(resolved, "resolved", sent)
 
@@ -309,8 +310,8 @@ class AlertEngine:
                 ]
                 fields["evidence"] = self.evidence(crule, group, bucket_start, bucket_end, observed, expected, score)
             updated = alert.model_copy(update=fields)
-            self.store.save_alert(updated)
             sent = self._notify(crule, updated, "firing", now) if event == "escalated" else ()
+            self.store.save_alert(updated)
             if event == "escalated":
                 log.info("event=alert_escalated alert_id=%s severity=%s", updated.id, severity.value)
             return AlertEvent(updated, event, sent)
@@ -333,7 +334,8 @@ class AlertEngine:
             )
             event = "reopened"
         else:
-            digest = hashlib.blake2b(f"{key}\x1f{bucket_start.isoformat()}".encode(), digest_size=8)
+            # One id per episode, so a replay after a crash lands on the same alert and dedup keys.
+            digest = hashlib.blake2b(f"{key}\x1f{episode_start.isoformat()}".encode(), digest_size=8)
             alert_id = "al_" + digest.hexdigest()
             alert = Alert(
                 id=alert_id,
@@ -355,8 +357,8 @@ class AlertEngine:
         quiet = last_sent is not None and now - last_sent < crule.cooldown
         if not quiet:
             alert = alert.model_copy(update={"last_fired_at": now})
-        self.store.save_alert(alert)
         sent = () if quiet else self._notify(crule, alert, "firing", now)
+        self.store.save_alert(alert)
         log.info(
             "event=alert_%s alert_id=%s key=%s severity=%s score=%.2f observed=%s expected=%s notified=%d",
             event, alert.id, key, alert.severity.value, score, observed, expected, len(sent),

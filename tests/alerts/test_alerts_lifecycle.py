@@ -195,3 +195,25 @@ def test_rule_validation_names_rule_and_field(over, field):
 def test_config_level_errors_name_the_rule():
     with pytest.raises(ConfigError, match="rule 'x'"):
         parse_config({"alerts": {"rules": [{"name": "x", "metric": "volume", "channels": ["nope"], "query": "a"}]}})
+
+
+def test_crash_between_enqueue_and_save_neither_loses_nor_repeats_the_page(monkeypatch):
+    cfg = synth.config([rule(severity_bands=[])])
+    with open_store("memory://") as store:
+        add(store, 1, 12)
+        add(store, 2, 12)
+        real_save = store.save_alert
+        calls = {"n": 0}
+
+        def crash_once(alert):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("process killed")
+            real_save(alert)
+
+        monkeypatch.setattr(store, "save_alert", crash_once)
+        assert AlertEngine(store, cfg).evaluate(T0 + timedelta(hours=2, minutes=1)) == []  # logged, skipped
+        assert store.list_alerts() == []
+        [ev] = AlertEngine(store, cfg).evaluate(T0 + timedelta(hours=3, minutes=1))  # a bucket later
+        assert ev.event == "opened" and ev.notified == ()  # the page was already queued
+        assert outbox(store) == [("owner", "firing", "notice")]
