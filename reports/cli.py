@@ -64,7 +64,9 @@ def register(app: typer.Typer) -> None:
     def report(
         survey: Annotated[Path, typer.Option("--survey", help="survey results, CSV or XLSX")],
         year: Annotated[int, typer.Option("--year", help="report year, e.g. 2025")],
-        targets: Annotated[Path | None, typer.Option("--targets", help="targets YAML (default: reports.targets in the config)")] = None,
+        targets: Annotated[
+            Path | None, typer.Option("--targets", help="targets YAML (default: reports.targets in the config)")
+        ] = None,
         group_by: Annotated[
             str | None, typer.Option("--group-by", help="group columns to compare, e.g. region,product (default: all)")
         ] = None,
