@@ -90,8 +90,12 @@ def _to_raw(ctx: CrawlContext, post: Any, web_base: str) -> RawMention | None:
 def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
     from atproto_client.exceptions import AtProtocolError
 
-    client = _client(ctx)
     query = search_terms(ctx)
+    try:
+        client = _client(ctx)
+    except AtProtocolError as exc:  # wrong app password, server down: count it, keep the cursor
+        ctx.errors.add("auth", f"login failed: {exc}"[:300])
+        return CrawlBatch()
     web_base = str(ctx.option("web_base", "https://bsky.app"))
     limit = int(ctx.option("limit", 100))
     max_pages = int(ctx.option("max_pages", 20))

@@ -76,6 +76,7 @@ class FakeWorld:
     bluesky: list[Item] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
     reviews_per_page: int = 5
+    reddit_page_size: int = 100  # lower it to exercise praw's paging
     bluesky_handle: str = "earshot.test"
     bluesky_password: str = "app-pass-1234"
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # (server, path, user-agent)
@@ -303,7 +304,7 @@ class FakeWorld:
         if what == "search":
             items = [i for i in items if _matches(req.arg("q", ""), f"{i.title or ''} {i.text}")]
         items.sort(key=_ts, reverse=True)
-        limit = min(int(req.arg("limit", "25") or 25), 100)
+        limit = min(int(req.arg("limit", "25") or 25), self.reddit_page_size)
         after = req.arg("after")
         start = 0
         if after:
@@ -502,7 +503,10 @@ class FakeServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"fake-{self.name}", daemon=True)
+        # A short poll interval keeps stop() fast (shutdown waits for the serve loop to notice).
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-{self.name}", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -23,5 +23,7 @@ def crawl_feed(ctx: CrawlContext) -> CrawlBatch:
         mentions=mentions, seen=len(run.items) + run.skipped.get("seen", 0), skipped=run.skipped.get("seen", 0)
     )
     limit = int(ctx.option("remember", 5000))
-    batch.cursor = dump_cursor({"seen": remember(seen, [m.effective_source_id() for m in mentions], limit)})
+    # Remember every guid read, also those of an article another feed already gave us.
+    new_ids = [m.effective_source_id() for m in mentions] + run.skipped_ids
+    batch.cursor = dump_cursor({"seen": remember(seen, new_ids, limit)})
     return batch

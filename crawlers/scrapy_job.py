@@ -42,6 +42,7 @@ class SpiderRun:
     items: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    skipped_ids: list[str] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
     exit_code: int = 0
     finished: bool = False
@@ -83,7 +84,8 @@ def scrapy_settings(spec: dict[str, Any]) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {"crawlers.spiders.RetryAfterMiddleware": 555},
         "ITEM_PIPELINES": {"crawlers.spiders.SinkPipeline": 100},
         "REDIRECT_MAX_TIMES": 5,
-        "DEPTH_LIMIT": int(source.get("max_depth", 1)),
+        # Link depth bounds the web crawl; review pagination has its own max_pages, feeds follow one hop.
+        "DEPTH_LIMIT": int(source.get("max_depth", 1)) if spec["kind"] == "web" else 0,
         "CLOSESPIDER_TIMEOUT": max(1.0, timeout - 5),
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
@@ -183,6 +185,8 @@ def _read_output(path: Path, result: SpiderRun, ctx: CrawlContext) -> None:
             elif kind == "skip":
                 reason = record.get("reason", "skip")
                 result.skipped[reason] = result.skipped.get(reason, 0) + 1
+                if record.get("id"):
+                    result.skipped_ids.append(str(record["id"]))
             elif kind == "stats":
                 result.stats = record.get("stats") or {}
                 result.finished = True

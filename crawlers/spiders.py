@@ -51,8 +51,8 @@ class Output:
     def error(self, kind: str, message: str, url: str = "") -> None:
         self._write({"type": "error", "kind": kind, "message": message[:500], "url": url})
 
-    def skip(self, reason: str, url: str = "") -> None:
-        self._write({"type": "skip", "reason": reason, "url": url})
+    def skip(self, reason: str, url: str = "", item_id: str = "") -> None:
+        self._write({"type": "skip", "reason": reason, "url": url, "id": item_id})
 
 
 class SinkPipeline:
@@ -251,7 +251,7 @@ class FeedSpider(EarshotSpider):
             if follow and url and len(text) < min_chars:
                 if url in followed:
                     # The same article listed by another configured feed: one mention, not two.
-                    self.out.skip("same-article", url)
+                    self.out.skip("same-article", url, item_id=guid)
                     continue
                 followed.add(url)
                 yield self.request(
