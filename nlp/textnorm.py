@@ -1,0 +1,43 @@
+"""Social-text normalisation shared by training, scoring and de-duplication.
+
+The model is trained on text normalised exactly as it is scored, so both go
+through :func:`normalize_social`: URLs and ``@handles`` become placeholders
+(they carry no sentiment and would otherwise waste the 64-96 token budget),
+emoji and punctuation are kept (they carry a lot of it).
+:func:`group_key` is the coarser form used to group near-copies (retweets,
+the same text with another URL) so a train/dev split never puts one on each
+side.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+URL_PLACEHOLDER = "http"
+USER_PLACEHOLDER = "@user"
+
+URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
+_WS_RE = re.compile(r"\s+")
+_PUNCT_RE = re.compile(r"[^\w\s]", re.UNICODE)
+# C0/C1 control characters other than whitespace: what binary garbage decodes to.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def normalize_social(text: str) -> str:
+    """Replace URLs and handles by placeholders, drop control characters, squeeze whitespace."""
+    text = _CONTROL_RE.sub(" ", text)
+    text = URL_RE.sub(URL_PLACEHOLDER, text)
+    text = HANDLE_RE.sub(USER_PLACEHOLDER, text)
+    return _WS_RE.sub(" ", text).strip()
+
+
+def group_key(text: str) -> str:
+    """Key under which near-copies of one tweet collide: lower-cased, no RT prefix, URLs, handles or punctuation."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = URL_RE.sub(" ", text)
+    text = re.sub(r"^\s*rt\b", " ", text)
+    text = HANDLE_RE.sub(" ", text)
+    text = _PUNCT_RE.sub(" ", text)
+    return _WS_RE.sub(" ", text).strip()
