@@ -204,6 +204,7 @@ def _demo_settings(public_url: str) -> Any:
     # the Reddit stand-in wants an app id/secret like the real OAuth endpoint; these are placeholders for it only
     return get_settings().model_copy(
         update={
+            "public_url": public_url,  # alert links point at the demo's API
             "reddit_client_id": "earshot-demo",
             "reddit_client_secret": SecretStr("demo-only-secret"),
             "reddit_user_agent": "EarshotDemo/0.1 (demo@earshot.invalid)",
@@ -465,7 +466,7 @@ def print_summary(console: Console, r: DemoResult) -> None:
                 else f"[bold red]ALERT[/] {a.rule} · {a.brand} · severity {a.severity.value}"
             )
             for ev in _evidence_lines(a):
-                console.print(f"    • {ev}")
+                console.print(f"    • {ev}", soft_wrap=True, highlight=False)
         if r.alert_file is not None and r.alert_file.exists():
             console.print(f"  notified: console (above) and file {r.alert_file}")
     else:
@@ -474,17 +475,18 @@ def print_summary(console: Console, r: DemoResult) -> None:
         console.print(f"Report: {p}")
     if r.api_url and r.api_key:
         key = r.api_key
-        console.print(f"API: {r.api_url}  (docs: {r.api_url}/docs)   demo key: [bold]{key}[/]")
+        console.print(f"API: {r.api_url}  (docs: {r.api_url}/docs)   demo key: [bold]{key}[/]", soft_wrap=True)
         for path in (
             "/api/v1/mentions?q=charged&sentiment=negative&limit=5",
             "/api/v1/stats/timeline?interval=1h",
             "/api/v1/stats/share-of-voice?brand=Nordlys",
             "/api/v1/alerts",
         ):
-            console.print(f"  curl -H 'Authorization: Bearer {key}' '{r.api_url}{path}'")
+            console.print(f"  curl -H 'Authorization: Bearer {key}' '{r.api_url}{path}'", soft_wrap=True)
     if r.config_path:
         console.print(
-            f"CLI: earshot --store {r.store_url} --config {r.config_path} search 'nordlys AND charged' --limit 5"
+            f"CLI: earshot --store {r.store_url} --config {r.config_path} search 'nordlys AND charged' --limit 5",
+            soft_wrap=True,
         )
     for s in r.skipped:
         console.print(f"[yellow]skipped[/] {s}")
@@ -494,14 +496,13 @@ def print_summary(console: Console, r: DemoResult) -> None:
 def _evidence_lines(alert: Alert) -> list[str]:
     ev = alert.evidence or {}
     lines: list[str] = []
-    top = ev.get("top_mentions") or ev.get("mentions") or []
-    for m in top[:3]:
+    if ev.get("top_sources"):
+        lines.append("by source: " + ", ".join(f"{k} {v}" for k, v in ev["top_sources"].items()))
+    for m in (ev.get("top_mentions") or [])[:3]:
         if isinstance(m, dict):
-            text = str(m.get("text") or m.get("title") or "")[:110]
-            lines.append(f"{m.get('source', '?')}: {text}")
-    sources = ev.get("sources") or ev.get("by_source")
-    if sources:
-        lines.append(f"sources: {sources}")
-    if "baseline" in ev:
-        lines.append(f"baseline: {ev['baseline']}")
+            text = " ".join(str(m.get("text") or "").split())
+            text = text if len(text) <= 100 else text[:99] + "…"
+            lines.append(f"{m.get('source', '?')} (reach {m.get('reach', 0):g}): {text}")
+    if ev.get("link"):
+        lines.append(f"all mentions behind it: {ev['link']}")
     return lines
