@@ -55,7 +55,10 @@ class Owners:
         """
         for dim in order:
             value = groups.get(dim)
-            pair = self.by_group.get(dim, {}).get(value) if value is not None else None
+            if value is None:
+                continue
+            owners = self.by_group.get(dim, {})
+            pair = owners.get(value) or {k.casefold(): v for k, v in owners.items()}.get(value.casefold())
             if pair is not None:
                 return pair, f"{dim}={value}"
         return self.default, None
@@ -92,7 +95,14 @@ class Targets:
         if mt is None:
             return None
         if dimension is not None:
-            return mt.groups.get(dimension, {}).get(group) if group is not None else None
+            if group is None:
+                return None
+            by_group = mt.groups.get(dimension.lower(), {})
+            if group in by_group:
+                return by_group[group]
+            # Survey exports vary in case ("emea" vs "EMEA"); a target still applies.
+            folded = {k.casefold(): v for k, v in by_group.items()}
+            return folded.get(group.casefold())
         if quarter is not None and quarter in mt.quarters:
             return mt.quarters[quarter]
         return mt.overall

@@ -32,6 +32,7 @@ def test_lookups(write_file) -> None:
     assert t.target(2025, "csat", quarter=4) == 87
     assert t.target(2025, "csat", dimension="region", group="APAC") == 80  # column names are case-insensitive
     assert t.target(2025, "csat", dimension="region", group="LATAM") is None
+    assert t.target(2025, "csat", dimension="Region", group="emea") == 85  # case of the survey export differs
     assert t.target(2025, "nps") == 30
     assert t.target(2024, "mean") == 4.1
     assert t.target(2023, "csat") is None
