@@ -6,6 +6,7 @@ returns these as is. All datetimes are timezone-aware UTC.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from datetime import UTC, datetime
@@ -46,8 +47,16 @@ def content_hash(text: str) -> str:
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of ``text`` (NFKD, combining marks dropped)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    if text.isascii():  # fast path for most social text: ASCII casefold is lower()
+        return text.lower()
+    return unicodedata.normalize("NFKD", text).translate(_combining_marks()).casefold()
+
+
+@functools.cache
+def _combining_marks() -> dict[int, None]:
+    """str.translate table deleting every combining mark (built once, on first non-ASCII text)."""
+    # Every code point with a non-zero combining class lies in [U+0300, U+1E94A] (Unicode 15).
+    return {cp: None for cp in range(0x300, 0x1F000) if unicodedata.combining(chr(cp))}
 
 
 def site_of(url: str | None) -> str | None:

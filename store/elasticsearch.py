@@ -71,6 +71,7 @@ UNSCORED = "unscored"
 Refresh = bool | Literal["wait_for"]
 
 _PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,150}$")
+_TOO_MANY_CLAUSES = re.compile(r"too_many_(nested_)?clauses|maxClauseCount|too many clauses", re.I)
 _COMPAT_RE = re.compile(r"application/vnd\.elasticsearch\+([a-z-]+);\s*compatible-with=\d+")
 # What never needs to come back from a search: the derived fields.
 _DERIVED = ["title_words", "text_words", "f_*", "fingerprint", "published_us", "sentiment_split", "reach"]
@@ -477,6 +478,12 @@ class ElasticsearchStore(MentionStore):
                 "check the url and that the server is running"
             ) from exc
         except es.ApiError as exc:  # type: ignore[attr-defined]
+            if exc.meta.status == 400 and _TOO_MANY_CLAUSES.search(str(exc)):
+                # A short wildcard (a*) expands to more words than a query may hold.
+                raise InputError(
+                    f"the query expands to too many words for Elasticsearch ({action}); "
+                    "use a longer prefix before '*' or fewer alternatives"
+                ) from exc
             raise StoreError(f"Elasticsearch {action} failed at {self.url}: {exc.message} ({exc.meta.status})") from exc
         except es.TransportError as exc:  # type: ignore[attr-defined]
             raise StoreError(f"Elasticsearch {action} failed at {self.url}: {exc}") from exc

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -44,7 +43,7 @@ from store.base import (
     TopField,
     UpsertResult,
 )
-from store.sqlite_query import compile_filter, from_us, score_sql, to_us
+from store.sqlite_query import COUNTER_BITS, SQL, compile_filter, from_us, score_sql, time_rowid_base, to_us
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,29 @@ log = logging.getLogger(__name__)
 FTS_WORDS_VERSION = "1"
 _BATCH = 500
 
-MIGRATIONS: list[str] = [
+
+def _renumber_by_time(conn: sqlite3.Connection) -> None:
+    """Migration 2: give existing mentions time-key rowids (and rebuild what points at them)."""
+    rows = conn.execute("SELECT rowid, published_us FROM mentions ORDER BY published_us, id").fetchall()
+    used: dict[int, int] = {}
+    remap: list[tuple[int, int]] = []
+    for old, published_us in rows:
+        base = time_rowid_base(published_us)
+        n = used.get(base, 0)
+        used[base] = n + 1
+        remap.append((old, base + n))
+    conn.execute("CREATE TEMP TABLE remap (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)")
+    conn.executemany("INSERT INTO remap VALUES (?, ?)", remap)
+    conn.execute("UPDATE mentions SET rowid = -rowid")  # out of the way of the new keys
+    conn.execute("UPDATE mentions SET rowid = (SELECT new FROM remap WHERE old = -mentions.rowid)")
+    conn.execute(
+        "UPDATE mention_brands SET mention_rowid = (SELECT new FROM remap WHERE old = mention_brands.mention_rowid)"
+    )
+    conn.execute("DROP TABLE remap")
+    conn.execute("DELETE FROM meta WHERE key = 'fts_words'")  # the FTS index is rebuilt after migrating
+
+
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: initial schema
     """
     CREATE TABLE mentions (
@@ -125,6 +146,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX api_keys_hash ON api_keys (key_hash);
     """,
+    # 2: mention rowids become time keys (see time_rowid_base)
+    _renumber_by_time,
 ]
 
 
@@ -135,7 +158,7 @@ def _fts_values(mention: Mention) -> tuple[str, str]:
 
 def _doc_hash(mention: Mention) -> str:
     """Content identity for idempotent upsert: everything but ``collected_at``."""
-    body = json.dumps(mention.model_dump(mode="json", exclude={"collected_at"}), sort_keys=True, separators=(",", ":"))
+    body = mention.model_dump_json(exclude={"collected_at"})
     return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
 
 
@@ -228,9 +251,12 @@ class SQLiteStore(MentionStore):
                     f"({len(MIGRATIONS)}); upgrade Earshot"
                 )
             for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                if callable(script):
+                    script(conn)
+                else:
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
                 conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
                 log.info("store_migrated backend=sqlite path=%s version=%d", self.path, version)
             indexed = conn.execute("SELECT value FROM meta WHERE key = 'fts_words'").fetchone()
@@ -293,7 +319,8 @@ class SQLiteStore(MentionStore):
         fts_inserts: list[tuple[Any, ...]] = []
         brand_rows: list[tuple[Any, ...]] = []
         changed_rowids: list[tuple[int]] = []
-        unchanged = 0
+        moved: list[tuple[int]] = []
+        unchanged = n_moved = 0
         with self._write() as conn:
             existing: dict[str, tuple[int, str, str]] = {}
             ids = list(latest)
@@ -303,15 +330,24 @@ class SQLiteStore(MentionStore):
                     f"SELECT rowid, id, doc_hash, doc FROM mentions WHERE id IN ({','.join('?' * len(chunk))})", chunk
                 ):
                     existing[mid] = (rowid, doc_hash, doc)
-            next_rowid = (conn.execute("SELECT max(rowid) FROM mentions").fetchone()[0] or 0) + 1
+            next_free: dict[int, int] = {}
+
+            def allocate(published_us: int) -> int:
+                base = time_rowid_base(published_us)
+                if base not in next_free:
+                    top = conn.execute(
+                        "SELECT max(rowid) FROM mentions WHERE rowid >= ? AND rowid < ?",
+                        (base, base + (1 << COUNTER_BITS)),
+                    ).fetchone()[0]
+                    next_free[base] = base if top is None else top + 1
+                rowid = next_free[base]
+                next_free[base] = rowid + 1
+                return rowid
+
             for m in latest.values():
                 old = existing.get(m.id)
-                if old is None:
-                    rowid = next_rowid
-                    next_rowid += 1
-                    row = _row(m, rowid)
-                    new_rows.append(row)
-                else:
+                published = to_us(m.published_at)
+                if old is not None:
                     rowid, old_hash, old_doc = old
                     old_mention = Mention.model_validate_json(old_doc)
                     # The first collection time is kept: re-crawling is not new content.
@@ -320,11 +356,22 @@ class SQLiteStore(MentionStore):
                     if row[13] == old_hash:
                         unchanged += 1
                         continue
-                    updates.append((*row[2:], rowid))
                     fts_deletes.append((rowid, *_fts_values(old_mention)))
                     changed_rowids.append((rowid,))
+                    if time_rowid_base(published) == time_rowid_base(to_us(old_mention.published_at)):
+                        updates.append((*row[2:], rowid))
+                    else:
+                        # Moved to another second: its rowid (a time key) moves with it.
+                        moved.append((rowid,))
+                        rowid = allocate(published)
+                        row = _row(m, rowid)
+                        new_rows.append(row)
+                        n_moved += 1
+                else:
+                    rowid = allocate(published)
+                    row = _row(m, rowid)
+                    new_rows.append(row)
                 fts_inserts.append((rowid, *_fts_values(m)))
-                published = row[11]
                 brand_rows.extend(
                     (key, published, rowid, brand, m.sentiment_label)
                     for key, brand in {fold(b): b for b in m.brands}.items()
@@ -335,6 +382,7 @@ class SQLiteStore(MentionStore):
                     fts_deletes,
                 )
                 conn.executemany("DELETE FROM mention_brands WHERE mention_rowid = ?", changed_rowids)
+                conn.executemany("DELETE FROM mentions WHERE rowid = ?", moved)
             if updates:
                 conn.executemany(
                     "UPDATE mentions SET source=?, source_key=?, language=?, language_key=?, author=?, author_key=?,"
@@ -346,7 +394,7 @@ class SQLiteStore(MentionStore):
                 conn.executemany(f"INSERT INTO mentions VALUES ({','.join('?' * 15)})", new_rows)
             conn.executemany("INSERT INTO mentions_fts (rowid, title, text) VALUES (?, ?, ?)", fts_inserts)
             conn.executemany("INSERT OR REPLACE INTO mention_brands VALUES (?, ?, ?, ?, ?)", brand_rows)
-        return len(new_rows), len(updates), unchanged
+        return len(new_rows) - n_moved, len(updates) + n_moved, unchanged
 
     def get_mention(self, mention_id: str) -> Mention | None:
         with self._read() as conn:
@@ -374,7 +422,7 @@ class SQLiteStore(MentionStore):
         relevance = request.sort == "relevance" and flt.query is not None
         if relevance:
             assert flt.query is not None
-            score, score_params = score_sql(flt.query.root)
+            score, score_params = score_sql(flt.query.root, sql.rowid_range, sql.rowid_col)
         else:
             score, score_params = "NULL", []
         if request.cursor:
@@ -389,13 +437,13 @@ class SQLiteStore(MentionStore):
         order = "score DESC, m.published_us DESC, m.id DESC" if relevance else "m.published_us DESC, m.id DESC"
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {score} AS score, m.published_us, m.id, m.doc FROM mentions m WHERE {where}"
+                f"SELECT {score} AS score, m.published_us, m.id, m.doc FROM {sql.source} WHERE {where}"
                 f" ORDER BY {order} LIMIT ?",
                 [*score_params, *params, request.limit + 1],
             ).fetchall()
             total = None
             if not request.cursor:
-                total = conn.execute(f"SELECT count(*) FROM mentions m WHERE {sql.clause()}", sql.params).fetchone()[0]
+                total = self._count(conn, sql)
         page = rows[: request.limit]
         hits = [self._hit(request, doc, float(s) if relevance else None) for s, _, _, doc in page]
         next_cursor = None
@@ -423,7 +471,11 @@ class SQLiteStore(MentionStore):
     def count(self, flt: MentionFilter) -> int:
         sql = compile_filter(flt)
         with self._read() as conn:
-            return int(conn.execute(f"SELECT count(*) FROM mentions m WHERE {sql.clause()}", sql.params).fetchone()[0])
+            return self._count(conn, sql)
+
+    @staticmethod
+    def _count(conn: sqlite3.Connection, sql: SQL) -> int:
+        return int(conn.execute(f"SELECT count(*) FROM {sql.source} WHERE {sql.clause()}", sql.params).fetchone()[0])
 
     def timeline(self, flt: MentionFilter, interval_s: int, split_by: SplitBy = "sentiment") -> list[Bucket]:
         if interval_s <= 0:
@@ -436,20 +488,20 @@ class SQLiteStore(MentionStore):
         with self._read() as conn:
             totals = dict(
                 conn.execute(
-                    f"SELECT {bucket} AS b, count(*) FROM mentions m WHERE {where} GROUP BY b", sql.params
+                    f"SELECT {bucket} AS bkt, count(*) FROM {sql.source} WHERE {where} GROUP BY bkt", sql.params
                 ).fetchall()
             )
             if split_by == "sentiment":
                 split_sql = (
-                    f"SELECT {bucket} AS b, coalesce(m.sentiment, 'unscored'), count(*) FROM mentions m"
-                    f" WHERE {where} GROUP BY b, 2"
+                    f"SELECT {bucket} AS bkt, coalesce(m.sentiment, 'unscored'), count(*) FROM {sql.source}"
+                    f" WHERE {where} GROUP BY bkt, 2"
                 )
             elif split_by == "source":
-                split_sql = f"SELECT {bucket} AS b, m.source, count(*) FROM mentions m WHERE {where} GROUP BY b, 2"
+                split_sql = f"SELECT {bucket} AS bkt, m.source, count(*) FROM {sql.source} WHERE {where} GROUP BY bkt, 2"
             elif split_by == "brand":
                 split_sql = (
-                    f"SELECT {bucket} AS b, mb.brand, count(*) FROM mentions m"
-                    f" JOIN mention_brands mb ON mb.mention_rowid = m.rowid WHERE {where} GROUP BY b, 2"
+                    f"SELECT {bucket} AS bkt, mb.brand, count(*) FROM {sql.source}"
+                    f" JOIN mention_brands mb ON mb.mention_rowid = m.rowid WHERE {where} GROUP BY bkt, 2"
                 )
             else:
                 split_sql = ""
@@ -465,14 +517,14 @@ class SQLiteStore(MentionStore):
         sql = compile_filter(flt)
         if field == "brand":
             query = (
-                "SELECT mb.brand AS v, count(*) AS n FROM mentions m"
+                f"SELECT mb.brand AS v, count(*) AS n FROM {sql.source}"
                 " JOIN mention_brands mb ON mb.mention_rowid = m.rowid"
                 f" WHERE {sql.clause()} GROUP BY v ORDER BY n DESC, v LIMIT ?"
             )
         else:
             column = {"site": "m.site", "author": "m.author", "source": "m.source", "language": "m.language"}[field]
             query = (
-                f"SELECT {column} AS v, count(*) AS n FROM mentions m WHERE {sql.clause()} AND {column} IS NOT NULL"
+                f"SELECT {column} AS v, count(*) AS n FROM {sql.source} WHERE {sql.clause()} AND {column} IS NOT NULL"
                 f" AND {column} != '' GROUP BY v ORDER BY n DESC, v LIMIT ?"
             )
         with self._read() as conn:
@@ -482,7 +534,7 @@ class SQLiteStore(MentionStore):
         sql = compile_filter(flt)
         deleted = 0
         with self._write() as conn:
-            rows = conn.execute(f"SELECT m.rowid, m.doc FROM mentions m WHERE {sql.clause()}", sql.params).fetchall()
+            rows = conn.execute(f"SELECT m.rowid, m.doc FROM {sql.source} WHERE {sql.clause()}", sql.params).fetchall()
             for start in range(0, len(rows), _BATCH):
                 chunk = rows[start : start + _BATCH]
                 conn.executemany(

@@ -182,6 +182,19 @@ def test_compatibility_headers_follow_the_server_major(httpserver: HTTPServer, s
     assert expected in seen[1]
 
 
+def test_too_many_clauses_is_an_input_error(httpserver: HTTPServer) -> None:
+    from earshot.errors import InputError
+    from earshot.query import parse
+
+    error = {"type": "search_phase_execution_exception", "caused_by": {"type": "too_many_nested_clauses"}}
+    httpserver.expect_request("/fake-mentions/_search", method="POST").respond_with_handler(
+        lambda r: _json({"error": error, "status": 400}, 400)
+    )
+    store = _fake_store(httpserver)
+    with pytest.raises(InputError, match="longer prefix"):
+        store.search(SearchRequest(filter=MentionFilter(query=parse("a* NEAR/3 refund"))))
+
+
 def test_unreachable_server_is_a_store_error_naming_the_url() -> None:
     store = ElasticsearchStore("http://127.0.0.1:9", index_prefix="x", request_timeout=2)
     with pytest.raises(StoreError, match=r"cannot reach Elasticsearch at http://127\.0\.0\.1:9"):
