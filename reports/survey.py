@@ -157,9 +157,11 @@ def _read_csv(p: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]], str]
     text = _decode(raw, p)
     lines = text.splitlines()
     first = next(i for i, line in enumerate(lines) if line.strip())
-    delimiter = _sniff_delimiter(lines[first : first + 50], p)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    all_rows = list(reader)
+    try:
+        delimiter = _sniff_delimiter(lines[first : first + 50], p)
+        all_rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputError(f"survey file {str(p)!r} is not valid CSV ({exc}); check quotes and field lengths") from None
     # Skip leading blank lines, keep row numbers as a spreadsheet shows them.
     header_idx = next(i for i, r in enumerate(all_rows) if any(c.strip() for c in r))
     header = [normalise_header(c) for c in all_rows[header_idx]]
