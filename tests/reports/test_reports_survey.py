@@ -172,5 +172,5 @@ def test_bad_workbooks(tmp_path: Path, write_file) -> None:
 
 def test_unparseable_csv_is_a_clear_error(write_file) -> None:
     huge = "x" * 200_000
-    with pytest.raises(InputError, match="is not valid CSV .*field larger than field limit"):
+    with pytest.raises(InputError, match=r"is not valid CSV .*field larger than field limit"):
         load_survey(write_file("huge.csv", f'date,csat,comment\n2025-01-01,4,"{huge}"\n'))
