@@ -478,7 +478,7 @@ class ElasticsearchStore(MentionStore):
                 "check the url and that the server is running"
             ) from exc
         except es.ApiError as exc:  # type: ignore[attr-defined]
-            if exc.meta.status == 400 and _TOO_MANY_CLAUSES.search(str(exc)):
+            if _TOO_MANY_CLAUSES.search(f"{exc} {exc.body}"):
                 # A short wildcard (a*) expands to more words than a query may hold.
                 raise InputError(
                     f"the query expands to too many words for Elasticsearch ({action}); "
