@@ -220,7 +220,7 @@ def web_sentiment(
 
     return {
         "available": True,
-        "store": getattr(store, "url", None),
+        "store": redact_url(getattr(store, "url", None)),
         "brands": own_names or [],
         "competitors": competitor_names,
         "year": {**cur.as_dict(), "period": str(year)},
@@ -235,6 +235,19 @@ def web_sentiment(
         "range": {"since": since.date().isoformat(), "until": until.date().isoformat(), "until_exclusive": True},
         "notes": notes,
     }
+
+
+def redact_url(url: str | None) -> str | None:
+    """The store URL without credentials (it goes into files that get mailed around)."""
+    if not url or "@" not in url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _delta(a: float | None, b: float | None) -> float | None:

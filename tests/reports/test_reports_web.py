@@ -9,7 +9,7 @@ import pytest
 from earshot.config import parse_config
 from earshot.errors import StoreError
 from earshot.models import Mention, RawMention, Sentiment
-from reports.web import query_version, web_sentiment
+from reports.web import query_version, redact_url, web_sentiment
 from store.memory import MemoryStore
 
 CONFIG = parse_config({
@@ -148,3 +148,9 @@ def test_failing_store_leaves_the_survey_report_standing(write_file) -> None:
     assert r["web_sentiment"]["available"] is False
     assert "backend down" in r["web_sentiment"]["reason"]
     assert r["overall"]["csat"] == 100.0
+
+
+def test_store_url_credentials_never_reach_the_report() -> None:
+    assert redact_url("https://elastic:s3cret@es.example.org:9200/") == "https://es.example.org:9200/"
+    assert redact_url("sqlite:///var/earshot.db") == "sqlite:///var/earshot.db"
+    assert redact_url(None) is None
