@@ -347,10 +347,14 @@ def _validate(
     for metric, count in scale_hints.items():
         if count:
             lo, hi = SCALES[metric]
-            warnings.append(
+            text = (
                 f"{count} row(s) give {metric} on another scale (0–10 or percent); they were rejected, not "
                 f"rescaled: convert them to {lo}–{hi} answers if you know how the question was asked"
             )
+            if count >= max(3, 0.05 * read):
+                # Many such rows mean the column itself mixes scales: a "4" may be a 4 out of 10.
+                text += f". So many suggest the {metric} column mixes scales; check the accepted answers too"
+            warnings.append(text)
     if errors:
         log.warning("survey.rows_rejected path=%s rejected=%d read=%d", path, len(errors), read)
     if not responses:

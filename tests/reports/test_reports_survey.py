@@ -108,6 +108,15 @@ def test_percent_scale_csat_column_rejected_not_rescaled(write_file) -> None:
     s = load_survey(write_file("pc.csv", "date,csat\n2025-01-01,80\n2025-01-02,4\n"))
     assert [r.csat for r in s.responses] == [4]
     assert s.errors[0].reason == "csat 80 is outside 1–5 (looks like a percentage; not rescaled)"
+    assert "mixes scales" not in s.warnings[0]  # one stray row
+
+
+def test_a_column_on_another_scale_is_called_out(write_file) -> None:
+    rows = "".join(f"2025-01-{d:02d},{v}\n" for d, v in enumerate([8, 9, 3, 10, 7, 4, 6, 9], start=1))
+    s = load_survey(write_file("ten.csv", "date,csat\n" + rows))
+    assert [r.csat for r in s.responses] == [3, 4]  # accepted as 1–5 answers, but the report warns
+    assert s.rows_rejected == 6
+    assert "mixes scales; check the accepted answers too" in s.warnings[0]
 
 
 def test_all_rows_rejected_is_an_error(write_file) -> None:
