@@ -201,6 +201,21 @@ def test_unreachable_server_is_a_store_error_naming_the_url() -> None:
         store.open()
 
 
+def test_wrong_credentials_are_a_store_error_naming_the_settings(httpserver: HTTPServer) -> None:
+    seen: list[str] = []
+
+    def root(request: Request) -> Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return _json({"error": {"type": "security_exception", "reason": "unable to authenticate"}, "status": 401}, 401)
+
+    httpserver.expect_request("/", method="GET").respond_with_handler(root)
+    store = ElasticsearchStore(httpserver.url_for("/"), index_prefix="x", username="earshot", password="wrong")
+    with pytest.raises(StoreError, match=r"refused the credentials.*EARSHOT_ES_USERNAME") as err:
+        store.open()
+    assert "wrong" not in str(err.value)
+    assert seen and seen[0].startswith("Basic ")
+
+
 def test_credentials_in_the_url_are_used_and_redacted() -> None:
     store = ElasticsearchStore("https://elastic:s3cret@es.internal:9200/", index_prefix="x")
     assert store.url == "https://es.internal:9200"
