@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -347,23 +347,57 @@ def _alerts(
         note(f"{len(result.alerts)} alert(s); file notifier wrote {result.alert_file}")
 
 
-def _latest_survey_year(path: Path) -> int:
-    last = ""
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                last = line
-    return int(last.split(",", 1)[0][:4])
+def _shift_year(value: str, years: int) -> str:
+    """``YYYY-MM-DD`` moved by whole years (29 Feb → 28 Feb); anything else (the sample's bad rows) unchanged."""
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return value
+    try:
+        return day.replace(year=day.year + years).isoformat()
+    except ValueError:
+        return day.replace(year=day.year + years, day=28).isoformat()
+
+
+def aligned_samples(workdir: Path, year: int) -> tuple[Path, Path]:
+    """The bundled sample survey and targets, moved by whole years so their last year is ``year``.
+
+    The demo's web mentions are recent; shifting the survey lets the report
+    put the web's voice beside the survey for the same year.
+    """
+    import csv
+
+    samples = REPO / "reports" / "samples"
+    with (samples / "survey.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    last = max(int(r[0][:4]) for r in rows[1:] if r and r[0][:4].isdigit() and r[0][4:5] == "-")
+    shift = year - last
+    survey = workdir / "survey.csv"
+    with survey.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(rows[0])
+        writer.writerows([_shift_year(r[0], shift), *r[1:]] if r else r for r in rows[1:])
+    targets_data = yaml.safe_load((samples / "targets.yaml").read_text(encoding="utf-8")) or {}
+    shifted = {(k + shift if isinstance(k, int) else k): v for k, v in targets_data.items()}
+    targets = workdir / "targets.yaml"
+    targets.write_text(
+        f"# reports/samples/targets.yaml moved by {shift} year(s) for the demo\n"
+        + yaml.safe_dump(shifted, sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
+    )
+    return survey, targets
 
 
 def _report(stages: _Stages, config: WatchConfig, store: MentionStore, result: DemoResult, workdir: Path) -> None:
     with stages.stage("satisfaction report") as note:
         from reports.build import build_report
 
-        survey = REPO / "reports" / "samples" / "survey.csv"
-        year = _latest_survey_year(survey)
+        world = result.world
+        assert world is not None
+        year = world.now.year
+        survey, targets = aligned_samples(workdir, year)
         report = build_report(
-            survey, config.reports.targets, year, store=store, config=config, config_path=result.config_path
+            survey, targets, year, store=store, config=config, config_path=result.config_path, now=world.now
         )
         result.report = report
         from reports.render import write_outputs
@@ -471,8 +505,15 @@ def print_summary(console: Console, r: DemoResult) -> None:
             console.print(f"  notified: console (above) and file {r.alert_file}")
     else:
         console.print("No alert fired." if not any(s.startswith("alerts") for s in r.skipped) else "Alerts skipped.")
+    if r.report:
+        o, web = r.report.get("overall") or {}, (r.report.get("web_sentiment") or {}).get("year") or {}
+        console.print(
+            f"Satisfaction {r.report.get('year')}: CSAT {o.get('csat')}% (target {o.get('target')}, "
+            f"{o.get('status')}), NPS {o.get('nps')}; web: {web.get('volume', 0)} mentions, "
+            f"net sentiment {web.get('net_sentiment')}"
+        )
     for p in r.report_paths:
-        console.print(f"Report: {p}")
+        console.print(f"Report: {p}", soft_wrap=True)
     if r.api_url and r.api_key:
         key = r.api_key
         console.print(f"API: {r.api_url}  (docs: {r.api_url}/docs)   demo key: [bold]{key}[/]", soft_wrap=True)
