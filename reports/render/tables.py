@@ -84,6 +84,15 @@ def report_tables(report: dict[str, Any]) -> list[Table]:
                             r["net_sentiment"], r["negative_share"], r["csat"], p["period"], p["volume"],
                             p["net_sentiment"]])
         tables.append(wm)
+        wq = Table("web_quarter", "Web sentiment by quarter", [
+            "period", "volume", "scored", "net_sentiment", "negative_share", "previous_period", "previous_volume",
+            "previous_net_sentiment",
+        ])
+        for r in web["quarter"]:
+            p = r["previous_year"]
+            wq.rows.append([r["period"], r["volume"], r["scored"], r["net_sentiment"], r["negative_share"],
+                            p["period"], p["volume"], p["net_sentiment"]])
+        tables.append(wq)
         for dim, rows in web["groups"].items():
             wg = Table(f"web_{dim}", f"Web sentiment by {dim}", [
                 dim, "volume", "scored", "net_sentiment", "negative_share", "csat", "change_net_sentiment",
