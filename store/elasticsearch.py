@@ -86,19 +86,25 @@ _SPLIT_FIELDS: dict[str, str] = {"sentiment": "sentiment_split", "source": "sour
 
 # -- mappings --------------------------------------------------------------------------
 
+# Lucene refuses a term over 32766 bytes (and the whole document with it): 8000
+# characters of up to 4 bytes stay below, and whole words that long do not occur.
+_MAX_TOKEN = 8000
 _ANALYSIS = {
     "tokenizer": {
         # Runs of letters and digits, like earshot.query.words (no stemming).
-        "earshot_word_runs": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"}
+        "earshot_word_runs": {"type": "pattern", "pattern": "[^\\p{L}\\p{N}]+"},
+        # The default whitespace tokenizer would cut words at 255 characters.
+        "earshot_whitespace": {"type": "whitespace", "max_token_length": _MAX_TOKEN},
     },
+    "filter": {"earshot_truncate": {"type": "truncate", "length": _MAX_TOKEN}},
     "analyzer": {
         "earshot_text": {
             "type": "custom",
             "tokenizer": "earshot_word_runs",
-            "filter": ["lowercase", "asciifolding"],
+            "filter": ["lowercase", "asciifolding", "earshot_truncate"],
         },
         # title_words/text_words arrive folded and split by earshot.query.words.
-        "earshot_words": {"type": "custom", "tokenizer": "whitespace"},
+        "earshot_words": {"type": "custom", "tokenizer": "earshot_whitespace"},
     },
 }
 

@@ -307,6 +307,17 @@ def test_open_creates_template_and_aliases(es_store: ElasticsearchStore) -> None
         assert c.indices.exists(index=es_store.side_index(name))
 
 
+def test_long_words_are_indexed_whole(es_store: ElasticsearchStore) -> None:
+    from earshot.query import parse
+
+    word = "a" * 300  # past the default whitespace tokenizer's 255 characters
+    blob = "b" * 40_000  # past Lucene's term limit: must not reject the mention
+    es_store.upsert_mentions([_mention(1, f"{word} acme {blob}")])
+    assert es_store.count(MentionFilter(query=parse(word))) == 1
+    assert es_store.count(MentionFilter(query=parse("a" * 299))) == 0
+    assert es_store.count(MentionFilter(query=parse("acme"))) == 1
+
+
 def test_reopen_is_idempotent(es_store: ElasticsearchStore, es_url: str) -> None:
     es_store.upsert_mentions([_mention(1, "acme")])
     again = ElasticsearchStore(es_url, index_prefix=es_store.index_prefix, **es_store_kwargs())  # type: ignore[arg-type]
