@@ -68,6 +68,8 @@ def _to_raw(ctx: CrawlContext, hit: dict[str, Any], item_url: str) -> RawMention
 def crawl_hackernews(ctx: CrawlContext) -> CrawlBatch:
     query = search_terms(ctx)
     base = (ctx.source.base_url or DEFAULT_BASE_URL).rstrip("/")
+    # Accept both the host (https://hn.algolia.com) and the API root (…/api/v1) as base_url.
+    endpoint = f"{base}/search_by_date" if base.endswith("/api/v1") else f"{base}/api/v1/search_by_date"
     item_url = str(ctx.option("item_url", DEFAULT_ITEM_URL))
     per_page = int(ctx.option("hits_per_page", 100))
     max_pages = int(ctx.option("max_pages", 50))
@@ -102,9 +104,7 @@ def crawl_hackernews(ctx: CrawlContext) -> CrawlBatch:
                 "page": page,
             }
             try:
-                data = get_json(
-                    client, f"{base}/api/v1/search_by_date", params=params, max_bytes=ctx.crawl.max_page_bytes
-                )
+                data = get_json(client, endpoint, params=params, max_bytes=ctx.crawl.max_page_bytes)
             except (httpx.HTTPError, PageTooLarge, ValueError) as exc:
                 ctx.errors.add("http" if isinstance(exc, httpx.HTTPError) else "malformed", str(exc)[:300], page=page)
                 complete = False

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawlers.base import CrawlBatch, CrawlContext, dump_cursor, load_cursor, search_terms
 from crawlers.polite import requests_session, user_agent
@@ -36,7 +37,15 @@ def _reddit_client(ctx: CrawlContext) -> Any:
             "(a 'script' app from https://www.reddit.com/prefs/apps)"
         )
     base = (ctx.source.base_url or "").rstrip("/")
-    urls = {"oauth_url": base, "reddit_url": base, "short_url": base} if base else {}
+    urls: dict[str, str] = {}
+    if base:
+        # The real API splits hosts: tokens from www.reddit.com, calls to oauth.reddit.com. A mirror or
+        # local stand-in serves both from one base; options.reddit_url overrides the token host.
+        urls["oauth_url"] = base
+        if urlsplit(base).hostname != "oauth.reddit.com":
+            urls["reddit_url"] = base
+    if ctx.option("reddit_url", None):
+        urls["reddit_url"] = str(ctx.option("reddit_url", ""))
     return praw.Reddit(  # type: ignore[attr-defined]
         client_id=s.reddit_client_id,
         client_secret=secret,

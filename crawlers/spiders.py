@@ -248,12 +248,13 @@ class FeedSpider(EarshotSpider):
                 "published_at": published.isoformat() if published else None,
                 "raw": {"kind": "feed", "feed": response.url},
             }
-            if follow and url and len(text) < min_chars:
-                if url in followed:
-                    # The same article listed by another configured feed: one mention, not two.
-                    self.out.skip("same-article", url, item_id=guid)
-                    continue
+            if url and url in followed:
+                # The same article listed by another configured feed: one mention, not two.
+                self.out.skip("same-article", url, item_id=guid)
+                continue
+            if url:
                 followed.add(url)
+            if follow and url and len(text) < min_chars:
                 yield self.request(
                     url,
                     self.parse_article,
@@ -500,7 +501,11 @@ class ReviewSpider(EarshotSpider):
             css = sel.get(key)
             if not css:
                 return None
-            # "::text"/"::attr()" as given; a bare selector means all the text under the element.
+            # "::text"/"::attr()" as given; "sel@attr" is short for "sel::attr(attr)";
+            # a bare selector means all the text under the element.
+            if "::" not in css and "@" in css:
+                base, attr = css.rsplit("@", 1)
+                css = f"{base.strip() or '*'}::attr({attr.strip()})"
             values = node.css(css).getall() if "::" in css else [n.xpath("string()").get() for n in node.css(css)]
             text = " ".join(v.strip() for v in values if v and v.strip())
             return text or None

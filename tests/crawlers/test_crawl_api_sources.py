@@ -56,7 +56,8 @@ def test_hn_second_run_collects_only_new(world, crawl_cfg, settings):
 
 def test_hn_429_is_retried_after_retry_after(world, crawl_cfg, settings):
     world.faults.rate_limit["hn"] = 1
-    src = Source(name="hn", kind="hackernews", base_url=world.url("hn"))
+    # The API root as base_url (as in config/example.yaml) works as well as the host.
+    src = Source(name="hn", kind="hackernews", base_url=world.url("hn", "/api/v1"))
     ctx = make_ctx(src, crawl_cfg, settings)
     batch = crawl_hackernews(ctx)
     assert len(batch.mentions) == 2 and ctx.errors.count == 0
