@@ -171,7 +171,7 @@ def relative(
     direction: Direction = "up",
     statistic: Literal["mean", "median"] = "median",
     min_volume: float = 0.0,
-    calm: int = 1,
+    calm: int = 48,
     cooldown: int = 0,
 ) -> list[Detection]:
     """Compare the last ``window`` buckets with a trailing baseline.
@@ -184,6 +184,9 @@ def relative(
     ``ratio`` (``score`` is the ratio; for ``direction="down"`` the inverse ratio)
     or, if ``difference`` is set, when current − baseline reaches it (``score``
     is the difference). ``min_volume`` guards the larger of current and baseline.
+    An episode lasts until ``calm`` buckets in a row no longer qualify (48 was
+    chosen on the NAB tuning data, as for :func:`seasonal`; the engine uses the
+    rule's ``resolve_after`` instead).
     """
     _check(timestamps, values)
     if ratio is None and difference is None:
@@ -241,9 +244,9 @@ SEASONAL_DEFAULTS: dict[str, Any] = {
     # buckets below `release` before an episode is over
     "calm": 48,
     # recent-level window (buckets) that absorbs trend, slow ramps and level shifts
-    "level_buckets": 12,
+    "level_buckets": 24,
     # past buckets whose prediction errors set the robust scale and choose the baseline model
-    "scale_buckets": 288,
+    "scale_buckets": 1000,
     # same bucket on each of the last `days` days (hour-of-day) and `weeks` weeks (day-of-week)
     "days": 7,
     "weeks": 4,
