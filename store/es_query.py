@@ -10,14 +10,17 @@ positions (``#Nordlys`` → ``nordlys``, ``don't`` → ``don`` ``t``, ``Café`` 
 Mapping of each node:
 
 - ``Term`` → ``term`` (``prefix`` for ``acme*``) on either words field.
-  (Relevance: :func:`compile_scored` adds the corpus-independent score.)
 - ``Phrase`` → ``match_phrase`` within one field (a phrase never spans title and text).
 - ``Near`` → ``span_near`` with ``in_order: false`` and ``slop: n`` within one
   field: "at most n other words between the outermost terms", the in-memory rule
   ``max(pos) - min(pos) <= n + k - 1``. Prefix terms become ``span_multi``.
 - ``FieldMatch`` → ``term`` on the ``f_*`` keyword fields, which hold the folded
   values (``site:`` uses ``f_site_domains``: the host and each parent domain).
-- ``And``/``Or``/``Not`` → ``bool`` ``must``/``should``/``must_not``.
+- ``And``/``Or``/``Not`` → ``bool`` ``filter``/``should``/``must_not``.
+
+:func:`compile_node` says which mentions match; :func:`compile_scored` adds the
+corpus-independent relevance of :meth:`earshot.query.Query.score` for the
+relevance sort.
 """
 
 from __future__ import annotations
