@@ -42,7 +42,11 @@ brands:
     own: false
 """
 
-BACKENDS = ["memory"] + (["sqlite"] if importlib.util.find_spec("store.sqlite") else [])
+BACKENDS = [
+    "memory",
+    *(["sqlite"] if importlib.util.find_spec("store.sqlite") else []),
+    pytest.param("es", marks=pytest.mark.es),
+]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -52,6 +56,12 @@ def cli(request, tmp_path, monkeypatch):
         shared = MemoryStore()
         monkeypatch.setattr(store_pkg, "open_store", lambda url: shared)
         url = "memory://"
+    elif request.param == "es":
+        pytest.importorskip("store.elasticsearch")
+        url = request.getfixturevalue("es_url")
+        # es_store drops this test's indices afterwards; the CLI opens its own store on the same prefix
+        monkeypatch.setenv("EARSHOT_ES_INDEX_PREFIX", request.getfixturevalue("es_index_prefix"))
+        request.getfixturevalue("es_store")
     else:
         url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("EARSHOT_LOG_LEVEL", "WARNING")
