@@ -153,3 +153,21 @@ def test_cli_bad_input_is_one_line_exit_2(
     assert res.exit_code == 2
     lines = [line for line in res.output.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0], res.output
+
+
+def test_cli_column_map_and_xlsx_input(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Answered", "Satisfaction", "Team"])
+    ws.append([45748, 5, "North"])  # Excel serial: 2025-04-01
+    ws.append([45749, 2, "South"])
+    wb.save(tmp_path / "s.xlsx")
+    res = _cli("report", "--no-web", "--survey", str(tmp_path / "s.xlsx"), "--year", "2025", "--map",
+               "Answered=date", "--map", "satisfaction=csat", "--format", "json", "--out", str(tmp_path / "o"))
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "o" / "satisfaction-2025.json").read_text(encoding="utf-8"))
+    assert data["overall"]["csat"] == 50.0 and data["group_by"] == ["team"]
+    assert data["provenance"]["survey"]["date_range"] == ["2025-04-01", "2025-04-02"]
+    assert [f["owner"] for f in data["follow_ups"]] == ["unassigned (senior management)"]
