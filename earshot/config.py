@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from earshot.errors import ConfigError
 
@@ -123,17 +131,21 @@ class AlertRule(_Strict):
 
     @field_validator("bucket", "cooldown")
     @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
+    def _duration(cls, v: str, info: ValidationInfo) -> str:
+        try:
+            parse_duration(v)
+        except ValueError as exc:
+            # name the rule too, not only its index (alerts.rules[2].bucket)
+            raise ValueError(f"rule {info.data.get('name')!r}: {exc}") from None
         return v
 
     @model_validator(mode="after")
     def _target(self) -> AlertRule:
         if self.metric == "source_silence":
             if not self.source:
-                raise ValueError("source_silence needs 'source'")
+                raise ValueError(f"rule {self.name!r}: source_silence needs 'source'")
         elif not (self.brand or self.query):
-            raise ValueError("a rule needs 'brand' or 'query'")
+            raise ValueError(f"rule {self.name!r}: a rule needs 'brand' or 'query'")
         return self
 
 

@@ -217,3 +217,17 @@ def test_crash_between_enqueue_and_save_neither_loses_nor_repeats_the_page(monke
         [ev] = AlertEngine(store, cfg).evaluate(T0 + timedelta(hours=3, minutes=1))  # a bucket later
         assert ev.event == "opened" and ev.notified == ()  # the page was already queued
         assert outbox(store) == [("owner", "firing", "notice")]
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        ({"bucket": "5x"}, "alerts.rules[0].bucket: rule 'neg': '5x' is not a duration"),
+        ({"cooldown": "soon"}, "alerts.rules[0].cooldown: rule 'neg'"),
+        ({"brand": None}, "alerts.rules[0]: rule 'neg': a rule needs 'brand' or 'query'"),
+    ],
+)
+def test_config_model_errors_name_rule_and_field(bad, expected):
+    with pytest.raises(ConfigError) as err:
+        synth.config([rule(**bad)])
+    assert expected in str(err.value)
