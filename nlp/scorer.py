@@ -387,14 +387,25 @@ class TransformerScorer:
 
 def quantize_linear_int8(model: Any) -> Any:
     """int8 dynamic quantisation of the encoder's ``Linear`` layers (the small classification head stays fp32)."""
-    import torch
-    from torch.ao.quantization import quantize_dynamic
+    import warnings
 
+    import torch
+
+    try:
+        from torch.ao.quantization import quantize_dynamic
+    except ImportError:  # a torch without eager-mode quantisation: run fp32 rather than fail
+        log.warning("event=quantize_unavailable fallback=fp32")
+        return model
     names = {
         name for name, module in model.named_modules()
         if isinstance(module, torch.nn.Linear) and not name.startswith(("classifier", "score", "pre_classifier"))
     }
     if not names:
         return model
-    return quantize_dynamic(model, qconfig_spec=names, dtype=torch.qint8)
+    with warnings.catch_warnings():
+        # torch.ao eager quantisation is deprecated in favour of torchao, which is not a dependency; it still works
+        # in the torch versions the nlp extra allows, and the fallback above covers its removal.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return quantize_dynamic(model, qconfig_spec=names, dtype=torch.qint8)
 
