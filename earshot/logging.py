@@ -80,6 +80,21 @@ class JsonFormatter(logging.Formatter):
 _HANDLER_NAME = "earshot"
 
 
+class _CurrentStderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it; a stale stream would be closed)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass
+
+
 def setup_logging(level: str | None = None, fmt: str | None = None, stream: TextIO | None = None) -> None:
     """Configure the root logger once (idempotent: calling again replaces Earshot's handler)."""
     if level is None or fmt is None:
@@ -89,10 +104,10 @@ def setup_logging(level: str | None = None, fmt: str | None = None, stream: Text
         level = level or settings.log_level
         fmt = fmt or settings.log_format
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if handler.get_name() == _HANDLER_NAME:
-            root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    for old in list(root.handlers):
+        if old.get_name() == _HANDLER_NAME:
+            root.removeHandler(old)
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _CurrentStderrHandler()
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
     handler.addFilter(RedactingFilter())
