@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import ApiLimits, reject_unknown_query_params
 from api.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers, problem_response
-from api.routes import alerts, health, mentions, sources, stats
+from api.reporting import ReportSettings, ReportSource, TtlCache
+from api.routes import alerts, health, mentions, reports, sources, stats
 from earshot.config import WatchConfig, load_config
 from earshot.settings import Settings, get_settings
 from store.base import MentionStore
@@ -134,8 +135,12 @@ def create_app(
     *,
     limits: ApiLimits | None = None,
     cors_origins: list[str] | None = None,
+    report_source: ReportSource | None = None,
 ) -> FastAPI:
-    """Build the API app. ``store``/``config`` given → used as is; else opened/loaded in the lifespan."""
+    """Build the API app. ``store``/``config`` given → used as is; else opened/loaded in the lifespan.
+
+    ``report_source``: the survey/targets files behind ``/reports`` (default: ``EARSHOT_REPORT_*``).
+    """
     settings = settings or get_settings()
     owns_store = store is None
 
@@ -174,11 +179,16 @@ def create_app(
     app.state.store = store
     app.state.config = config
     app.state.limits = limits or ApiLimits()
+    if report_source is None:
+        env = ReportSettings()
+        report_source = ReportSource(env.survey, env.targets)
+    app.state.report_source = report_source
+    app.state.report_cache = TtlCache()
 
     install_problem_handlers(app)
     for module in (mentions, stats, alerts, sources):
         app.include_router(module.router, prefix=API_PREFIX)
-    _include_reports(app)
+    app.include_router(reports.router, prefix=API_PREFIX)
     app.include_router(health.router)
 
     origins = cors_origins if cors_origins is not None else list(settings.api_cors_origins)
@@ -193,15 +203,3 @@ def create_app(
     app.add_middleware(RequestLogMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
-
-
-def _include_reports(app: FastAPI) -> None:
-    """Mount ``/reports`` only when the reports package provides what the route calls."""
-    import importlib
-
-    try:
-        reports = importlib.import_module("api.routes.reports")
-    except ImportError as exc:
-        log.info("event=reports_route_skipped reason=%s", type(exc).__name__)
-        return
-    app.include_router(reports.router, prefix=API_PREFIX)

@@ -6,6 +6,7 @@ CLI starts fast.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -105,12 +106,19 @@ def serve(
     cors_origin: Annotated[
         list[str] | None, typer.Option("--cors-origin", help="allow this browser origin (repeat); default none")
     ] = None,
+    survey: Annotated[
+        Path | None, typer.Option(help="survey file behind /reports (default: EARSHOT_REPORT_SURVEY)")
+    ] = None,
+    targets: Annotated[
+        Path | None, typer.Option(help="targets YAML for /reports (default: config reports.targets)")
+    ] = None,
 ) -> None:
     """Run the HTTP API with uvicorn (docs at /docs)."""
     import uvicorn
 
     from api.app import create_app
-    from earshot.cli import STATE
+    from api.reporting import ReportSettings, ReportSource
+    from earshot.cli import STATE, fail
     from earshot.settings import get_settings
 
     base = get_settings()
@@ -120,7 +128,11 @@ def serve(
     if STATE.config_path:
         overrides["config"] = STATE.config_path
     settings = base.model_copy(update=overrides) if overrides else base
-    app = create_app(settings, cors_origins=cors_origin)
+    env = ReportSettings()
+    source = ReportSource(survey or env.survey, targets or env.targets)
+    if source.survey is not None and not source.survey.is_file():
+        fail(f"survey file {str(source.survey)!r} does not exist; pass an existing CSV or XLSX file")
+    app = create_app(settings, cors_origins=cors_origin, report_source=source)
     bind_host = host or settings.api_host
     bind_port = port or settings.api_port
     typer.echo(f"serving Earshot API on http://{bind_host}:{bind_port} (docs: /docs)", err=True)

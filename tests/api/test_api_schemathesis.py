@@ -15,14 +15,16 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from api.app import create_app
+from api.reporting import ReportSource
 from api.security import new_api_key
 from earshot.settings import Settings
 from store import open_store
 from store.base import MentionStore
 from store.memory import MemoryStore
 from tests.api.seed import seed_config, seed_store
+from tests.api.test_api_reports import write_survey
 
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = 15
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MentionSt
     store.open()
     keys = seed_store(store)
     store.save_api_key(ADMIN_RECORD)
-    yield store, keys
+    survey = write_survey(path.parent)
+    yield store, keys, ReportSource(survey, None)
     store.close()
 
 
@@ -56,13 +59,19 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 
 @pytest.fixture(autouse=True)
 def _use_seeded_store(seeded):
-    previous = APP.state.store
-    APP.state.store = seeded[0]
+    previous = APP.state.store, APP.state.report_source
+    APP.state.store, _, APP.state.report_source = seeded
     yield
-    APP.state.store = previous
+    APP.state.store, APP.state.report_source = previous
+
+
 
 
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_conforms(case):
+    # HTML and PDF reports take seconds each to render (covered by test_api_reports.py); ask for JSON/XLSX.
+    fmt = (case.query or {}).get("format")
+    if case.operation.path.startswith("/api/v1/reports") and fmt in ("html", "pdf"):
+        case.query = {**case.query, "format": "json" if fmt == "html" else "xlsx"}
     case.call_and_validate()
