@@ -231,3 +231,21 @@ def test_config_model_errors_name_rule_and_field(bad, expected):
     with pytest.raises(ConfigError) as err:
         synth.config([rule(**bad)])
     assert expected in str(err.value)
+
+
+def test_net_sentiment_drop_with_relative_detector():
+    r = rule(metric="net_sentiment", detector="relative", min_volume=10, severity_bands=[],
+             settings={"window": 1, "baseline": 6, "difference": 0.5, "history": 48})
+    cfg = synth.config([r])
+    with open_store("memory://") as store:
+        eng = AlertEngine(store, cfg)
+        for h in range(8):
+            add(store, h, 15, "positive")
+            add(store, h, 5, "negative")
+        add(store, 8, 5, "positive")
+        add(store, 8, 15, "negative")  # net sentiment +0.5 → −0.5
+        assert eng.evaluate(T0 + timedelta(hours=8)) == []
+        [ev] = eng.evaluate(T0 + timedelta(hours=9))
+        assert ev.event == "opened" and ev.alert.observed == pytest.approx(-0.5)
+        assert ev.alert.expected == pytest.approx(0.5)
+        assert "net sentiment -0.50 vs ~+0.50" in eng.message(eng.rules[0], ev.alert, "firing").title
