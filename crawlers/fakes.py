@@ -160,6 +160,10 @@ class FakeWorld:
             # Declares UTF-8 but sends Latin-1 bytes: the classic wrong-encoding feed.
             body = _feed("rss", self.feed, base)
             return 200, {"Content-Type": "application/rss+xml; charset=utf-8"}, body.encode("latin-1", "replace")
+        if path == "/feeds/huge.xml":
+            # Far over any sane page-size cap: the crawler must refuse it, not read it.
+            huge = Item("huge", "Nordlys " * 40_000, None, title="huge")
+            return 200, {"Content-Type": "application/rss+xml"}, _feed("rss", [huge], base).encode()
         if path == "/feeds/empty.xml":
             return 200, {"Content-Type": "application/rss+xml"}, b""
         if path.startswith("/articles/"):

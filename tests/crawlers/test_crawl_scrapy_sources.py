@@ -18,8 +18,9 @@ from .conftest import make_ctx
 
 def test_feeds_all_formats_broken_documents_and_follow_links(world, crawl_cfg, settings):
     site = world.url("site")
-    urls = [f"{site}/feeds/{n}" for n in ("rss.xml", "atom.xml", "rdf.xml", "broken.xml", "latin1.xml", "empty.xml")]
-    src = Source(name="news", kind="feed", urls=[*urls, f"{site}/feeds/missing.xml"], follow_links=True)
+    names = ("rss.xml", "atom.xml", "rdf.xml", "broken.xml", "latin1.xml", "empty.xml", "huge.xml", "missing.xml")
+    src = Source(name="news", kind="feed", urls=[f"{site}/feeds/{n}" for n in names], follow_links=True)
+    crawl_cfg = crawl_cfg.model_copy(update={"max_page_bytes": 100_000})
     ctx = make_ctx(src, crawl_cfg, settings)
     batch = crawl_feed(ctx)
     by_url = {m.url: m for m in batch.mentions}
@@ -31,9 +32,10 @@ def test_feeds_all_formats_broken_documents_and_follow_links(world, crawl_cfg, s
     f3 = by_url[f"{site}/articles/f3"]
     assert f3.raw.get("date_missing") is True  # no pubDate: kept, dated when collected
     kinds = sorted(m.split(":")[0] for m in ctx.errors.messages)
-    # broken XML, wrong encoding, empty document, 404 — each counted, none fatal
-    assert kinds == ["empty", "http", "malformed", "malformed"]
+    # broken XML, wrong encoding, empty document, over the page-size cap, 404 — each counted, none fatal
+    assert kinds == ["empty", "http", "http", "malformed", "malformed"], ctx.errors.messages
     assert any("404" in m for m in ctx.errors.messages)
+    assert any("huge.xml" in m for m in ctx.errors.messages)
     assert all(ua.startswith("EarshotBot/0.1 (+mailto:crawler-tests@example.org)") for _, _, ua in world.requests)
 
     world.feed.append(Item("f4", "Nordlys opens a lounge in Oslo.", datetime.now(UTC), "Kari", "Lounge"))
@@ -59,7 +61,9 @@ def test_web_crawl_obeys_robots_domains_depth_and_survives_bad_pages(world, craw
     assert again.mentions == [] and again.skipped == 2  # unchanged pages are not re-emitted
 
 
-@pytest.mark.parametrize("fmt", ["jsonld", "microdata", "plain"])
+# microdata and CSS-selector pages are also parsed in-process in test_crawl_spider_parsing.py;
+# here the whole crawl (child process, robots, pagination, 429) runs for JSON-LD and selectors.
+@pytest.mark.parametrize("fmt", ["jsonld", "plain"])
 def test_reviews_structured_data_or_selectors_with_pagination(world, crawl_cfg, settings, fmt):
     selectors = (
         {

@@ -60,3 +60,18 @@ def test_a_page_without_reviews_is_counted_as_empty():
     assert list(spider.parse_reviews(response)) == []
     record = json.loads(buf.getvalue().splitlines()[0])
     assert record["type"] == "error" and record["kind"] == "empty"
+
+
+def test_microdata_reviews_from_the_fake_site(world):
+    world.reviews_per_page = 10
+    status, _, body = world._review_page("microdata", 1)
+    assert status == 200
+    spider, buf = _spider({})
+    url = "http://127.0.0.1/reviews/microdata?page=1"
+    response = HtmlResponse(url, body=body, encoding="utf-8", request=Request(url, meta={"page": 1, "start": url}))
+    items = [o for o in spider.parse_reviews(response) if isinstance(o, dict)]
+    assert len(items) == 7 and buf.getvalue() == ""
+    by_author = {i["author"]: i for i in items}
+    assert by_author["Per"]["rating"] == 1.0 and by_author["Nils"]["rating"] == 4.0
+    assert by_author["Per"]["raw"]["product"] == "Nordlys Air"
+    assert None in by_author  # the anonymous review
