@@ -3,6 +3,7 @@ property tests that every store backend returns exactly the in-memory evaluator'
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from earshot.errors import QuerySyntaxError
 from earshot.models import Mention, Sentiment
 from earshot.query import And, FieldMatch, Near, Node, Not, Or, Phrase, Term, parse, to_text, words
 from store.base import MentionFilter, MentionStore, SearchRequest
+from store.memory import filter_matches
 from tests.store.conftest import BACKENDS, make_store
 
 T, P = Term, Phrase
@@ -256,16 +258,36 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     yield from make_store(request.param, request, tmp_path_factory.mktemp("prop"))
 
 
-@given(corpus=corpora(), queries=st.lists(nodes, min_size=1, max_size=5))
+filters = st.builds(
+    lambda brands, start, hours, sources: MentionFilter(
+        brands=brands,
+        since=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=start) if start is not None else None,
+        until=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=(start or 0) + hours) if hours else None,
+        sources=sources,
+    ),
+    st.one_of(st.none(), st.lists(st.sampled_from(["acme", "NORDLYS", "other"]), min_size=1, max_size=2)),
+    st.one_of(st.none(), st.integers(0, 6)),
+    st.one_of(st.none(), st.integers(1, 6)),
+    st.one_of(st.none(), st.lists(st.sampled_from(SOURCES), min_size=1, max_size=2)),
+)
+
+
+@given(corpus=corpora(), queries=st.lists(st.tuples(nodes, filters), min_size=1, max_size=5))
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_every_backend_returns_the_evaluators_hits(
-    backend: MentionStore, corpus: list[Mention], queries: list[Node]
+    backend: MentionStore, corpus: list[Mention], queries: list[tuple[Node, MentionFilter]]
 ) -> None:
     backend.delete_mentions(MentionFilter())
     backend.upsert_mentions(corpus)
-    for node in queries:
+    for node, base in queries:
         query = parse(to_text(node))
         expected = {x.id for x in corpus if query.matches(x)}
         page = backend.search(SearchRequest(filter=MentionFilter(query=query), limit=50))
         assert {h.mention.id for h in page.hits} == expected, to_text(query.root)
         assert backend.count(MentionFilter(query=query)) == len(expected)
+        # The same query under brand / time / source filters (other scan paths in SQLite).
+        flt = replace(base, query=query)
+        narrowed = {x.id for x in corpus if filter_matches(flt, x)}
+        assert {h.mention.id for h in backend.search(SearchRequest(filter=flt, limit=50)).hits} == narrowed
+        relevance = backend.search(SearchRequest(filter=flt, sort="relevance", limit=50))
+        assert {h.mention.id for h in relevance.hits} == narrowed
