@@ -101,7 +101,7 @@ def _run_round(
 
     outcomes: list[SourceOutcome] = []
     with Progress(
-        SpinnerColumn(),
+        SpinnerColumn(finished_text="•"),
         TextColumn("[bold]{task.description}"),
         TextColumn("{task.fields[state]}"),
         TextColumn("{task.completed} items"),
@@ -122,8 +122,8 @@ def _run_round(
         for name in names:
             source = select_sources(config, name)[0]
             outcome = run_source(source, config, store, pipeline, progress=hook)
-            bar.update(tasks[name], state=outcome.run.status, completed=outcome.run.seen)
-            bar.stop_task(tasks[name])
+            seen = outcome.run.seen
+            bar.update(tasks[name], state=outcome.run.status, total=seen, completed=seen)
             outcomes.append(outcome)
     return outcomes
 

@@ -124,8 +124,9 @@ def run_source(
         store.set_cursor(source.name, batch.cursor)
     failed = getattr(result, "failed", 0)
     run.new = result.inserted
-    # Already stored (unchanged), near/exact duplicates of other mentions, and items the cursor skipped.
-    run.duplicates = result.unchanged + result.duplicates + batch.skipped
+    # Seen but not new: already stored unchanged, a near/exact duplicate of another mention, the same item
+    # twice in this run (e.g. a hashtag timeline and the search), or skipped by the cursor (or deleted).
+    run.duplicates = result.unchanged + result.duplicates + max(0, run.seen - len(batch.mentions))
     run.errors = ctx.errors.count + failed
     run.error_messages = list(ctx.errors.messages)
     outcome.stored, outcome.filtered = result.stored, result.filtered
