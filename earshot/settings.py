@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     config: Path | None = Field(default=None, description="watch config YAML")
     es_username: str | None = None
     es_password: SecretStr | None = None
+    es_api_key: SecretStr | None = Field(default=None, description="Elasticsearch API key (instead of user/password)")
     es_index_prefix: str = "earshot"
     es_verify_certs: bool = True
     es_ca_certs: Path | None = None
@@ -58,7 +59,7 @@ class Settings(BaseSettings):
     def _no_placeholders_in_production(self) -> Settings:
         if self.env != "production":
             return self
-        for name in ("es_password", "webhook_secret", "reddit_client_secret", "bluesky_app_password"):
+        for name in ("es_password", "es_api_key", "webhook_secret", "reddit_client_secret", "bluesky_app_password"):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:
                 raise ValueError(f"EARSHOT_{name.upper()} is a placeholder; set a real secret in production")

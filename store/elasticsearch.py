@@ -341,7 +341,9 @@ class ElasticsearchStore(MentionStore):
         settings: Settings | None = None,
     ) -> None:
         clean, url_user, url_password = _redact(url)
-        if settings is None and (index_prefix is None or verify_certs is None or (username is None and not url_user)):
+        if settings is None and (
+            index_prefix is None or verify_certs is None or api_key is None or (username is None and not url_user)
+        ):
             from earshot.settings import get_settings
 
             settings = get_settings()
@@ -350,7 +352,8 @@ class ElasticsearchStore(MentionStore):
         self._username = username or url_user or (settings.es_username if settings else None)
         secret = settings.es_password.get_secret_value() if settings and settings.es_password else None
         self._password = password or url_password or secret
-        self._api_key = api_key
+        settings_key = settings.es_api_key.get_secret_value() if settings and settings.es_api_key else None
+        self._api_key = api_key or settings_key
         prefix = index_prefix if index_prefix is not None else (settings.es_index_prefix if settings else "earshot")
         if not _PREFIX_RE.match(prefix):
             raise ConfigError(
