@@ -420,21 +420,27 @@ def collect_stats(store: MentionStore, flt: MentionFilter) -> dict[str, Any]:
 
 def _print_mentions(hits: list[Mention], total: int | None) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(show_lines=False, expand=False)
-    for col in ("published", "source", "brands", "sentiment", "lang", "mention"):
-        table.add_column(col, overflow="fold")
+    table = Table(show_lines=False, expand=True)
+    table.add_column("published (UTC)", no_wrap=True)
+    table.add_column("source", no_wrap=True)
+    table.add_column("brands")
+    table.add_column("sentiment", no_wrap=True)
+    table.add_column("lang", no_wrap=True)
+    table.add_column("mention", ratio=1, min_width=30)
     for m in hits:
         label = m.sentiment.label if m.sentiment else "—"
         style = {"negative": "red", "positive": "green"}.get(label, "")
+        where = f" [dim]({m.site})[/]" if m.site else ""
         table.add_row(
             m.published_at.strftime("%Y-%m-%d %H:%M"),
             m.source,
             ", ".join(m.brands),
             f"[{style}]{label}[/]" if style else label,
             m.language,
-            _snippet(m) + (f"\n{m.url}" if m.url else "") + (" (duplicate)" if m.duplicate_of else ""),
+            escape(_snippet(m, 160)) + where + (" [dim](duplicate)[/]" if m.duplicate_of else ""),
         )
     console = Console()
     console.print(table)
