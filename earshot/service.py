@@ -213,6 +213,12 @@ class Worker:
         log.info("worker_stopped")
 
 
+def _unscored_pipeline(config: WatchConfig, store: MentionStore) -> Pipeline:
+    from earshot.pipeline import build_pipeline
+
+    return build_pipeline(config, store, scorer=None, batch_size=config.nlp.batch_size * 4)
+
+
 def _install_stop_handlers(event: threading.Event) -> None:
     def handler(signum: int, frame: Any) -> None:
         log.info("signal_received signal=%s", signal.Signals(signum).name)
@@ -246,12 +252,9 @@ def register(app: typer.Typer) -> None:
             assert config is not None
             settings = get_settings()
             with open_cli_store() as store:
-                pipeline = None
-                if no_sentiment:
-                    from earshot.pipeline import build_pipeline
-
-                    pipeline = build_pipeline(config, store, scorer=None, batch_size=config.nlp.batch_size * 4)
-                w = Worker(config, store, settings, pipeline=pipeline)
+                w = Worker(
+                    config, store, settings, pipeline=_unscored_pipeline(config, store) if no_sentiment else None
+                )
                 if once:
                     runs = w.run_once()
                     for r in runs:
@@ -269,6 +272,9 @@ def register(app: typer.Typer) -> None:
     def run(
         host: Annotated[str | None, typer.Option(help="API bind address (default EARSHOT_API_HOST)")] = None,
         port: Annotated[int | None, typer.Option(help="API port (default EARSHOT_API_PORT)")] = None,
+        no_sentiment: Annotated[
+            bool, typer.Option("--no-sentiment", help="store mentions unscored (no model loaded)")
+        ] = False,
     ) -> None:
         """The whole service in one process: scheduled crawls, alerts, digest, retention, and the API."""
         import uvicorn
@@ -285,7 +291,9 @@ def register(app: typer.Typer) -> None:
             with open_cli_store() as store:
                 from api.app import create_app
 
-                w = Worker(config, store, settings)
+                w = Worker(
+                    config, store, settings, pipeline=_unscored_pipeline(config, store) if no_sentiment else None
+                )
                 w.start()
                 try:
                     api = create_app(settings, store=store, config=config)

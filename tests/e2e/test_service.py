@@ -90,7 +90,7 @@ def test_run_serves_api_and_sigterm_keeps_stored_batches(tmp_path):
     }
     earshot = str(Path(sys.executable).parent / "earshot")
     proc = subprocess.Popen(
-        [earshot, "--store", url, "--config", str(cfg), "run", "--port", str(port)],
+        [earshot, "--store", url, "--config", str(cfg), "run", "--port", str(port), "--no-sentiment"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
