@@ -41,6 +41,8 @@ class ApiLimits:
     key_touch_interval: timedelta = timedelta(minutes=5)
 
 
+# Dependencies that only read app state or the request are ``async`` so FastAPI runs them on
+# the event loop instead of sending each to the thread pool; the ones that touch the store stay sync.
 _bearer = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",
@@ -48,24 +50,24 @@ _bearer = HTTPBearer(
 )
 
 
-def get_store(request: Request) -> MentionStore:
+async def get_store(request: Request) -> MentionStore:
     store: MentionStore | None = getattr(request.app.state, "store", None)
     if store is None:
         raise StoreError("the store is not open; the app's lifespan has not run")
     return store
 
 
-def get_config(request: Request) -> WatchConfig:
+async def get_config(request: Request) -> WatchConfig:
     config: WatchConfig | None = getattr(request.app.state, "config", None)
     return config if config is not None else WatchConfig()
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_limits(request: Request) -> ApiLimits:
+async def get_limits(request: Request) -> ApiLimits:
     limits: ApiLimits = request.app.state.limits
     return limits
 
@@ -88,7 +90,7 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def reject_unknown_query_params(request: Request) -> None:
+async def reject_unknown_query_params(request: Request) -> None:
     """400 for a query parameter the operation does not define.
 
     A misspelt filter (``?brands=Acme``) would otherwise be ignored silently and

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -111,14 +112,13 @@ def satisfaction_report(
     year: Annotated[int, PathParam(ge=1900, le=2200, description="Report year.", examples=[2025])],
     format: Annotated[ReportFormat, Query(description="json, html, pdf or xlsx.")] = "json",
     group_by: Annotated[
-        list[str],
+        Sequence[str],
         Query(
-            default_factory=list,
             max_length=10,
             description="Survey group columns to compare (repeat); default: every group column.",
             examples=[["region"]],
         ),
-    ],
+    ] = (),
     metric: Annotated[
         Literal["auto", "csat", "nps", "mean"],
         Query(description="Figure that decides target, status and rank; auto: CSAT when the survey has it."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -176,13 +177,12 @@ def top(
     key: ApiKeyDep,
     flt: MentionFilterDep,
     field: Annotated[
-        list[TopFieldName],
+        Sequence[TopFieldName],
         Query(
-            default_factory=list,
             description="Field(s) to rank; default site, author and source.",
             examples=[["site", "author"]],
         ),
-    ],
+    ] = (),
     size: Annotated[int, Query(ge=1, le=100, description="Values per field (at most 100).")] = 10,
 ) -> TopValues:
     """The most frequent values of each field among the mentions the filters select."""
