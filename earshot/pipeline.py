@@ -205,6 +205,8 @@ class Pipeline:
                         m.canonical_url = m.url
                     m.site = site_of(m.canonical_url or m.url)
 
+        # first published wins when two mentions duplicate each other (crawls do not arrive in time order)
+        batch.sort(key=lambda m: m.published_at)
         fresh = self._reuse_stored(batch)
 
         if self.deduplicator is not None:

@@ -159,7 +159,7 @@ def demo_config(world: DemoWorld, urls: dict[str, str], workdir: Path) -> dict[s
             "timeout_s": 15,
             "retries": 2,
         },
-        "nlp": {"languages": list(LANGUAGES), "batch_size": 64, "dedup_window": f"{world.days + 2}d"},
+        "nlp": {"languages": list(LANGUAGES), "batch_size": 64, "dedup_window": "3d"},
         "alerts": {
             "interval": "1m",
             "rules": [

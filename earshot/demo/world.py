@@ -173,7 +173,7 @@ _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 _HOMES = ["flat", "house", "cabin", "shop", "office"]
 _CLOSERS = {
     "positive": ["", " 👍", " :)", " Recommended.", " Nice."],
-    "neutral": ["", "?", " Thoughts?", " FYI."],
+    "neutral": ["", " Thoughts?", " FYI."],
     "negative": ["", " 😠", " Sigh.", " Fix it please.", " Not good."],
 }
 
@@ -244,14 +244,42 @@ def _floor_hour(ts: datetime) -> datetime:
     return ts.replace(minute=0, second=0, microsecond=0)
 
 
+_QUESTION_STARTS = ("does ", "what ", "hat jemand", "quelqu'un", "weet iemand", "onko ", "alguien ")
+# a second clause (English only: most of the chatter) so ordinary posts are not near-duplicates of each other
+_CONTEXT_EN = [
+    "",
+    "",
+    "my neighbour says the same",
+    "third time this year",
+    "the kids noticed too",
+    "after the storm last week",
+    "since we moved in",
+    "according to my partner",
+    "just saying",
+    "before the holidays",
+    "with the heating on",
+    "while working from home",
+    "same as my sister",
+    "two weeks after switching",
+    "and I read the small print",
+]
+
+
 def _sentence(rng: random.Random, lang: str, tone: str, brand: str) -> str:
-    core = rng.choice(_CORE[lang][tone]).format(b=brand)
+    raw_core = rng.choice(_CORE[lang][tone])
+    question = raw_core.casefold().startswith(_QUESTION_STARTS)
+    core = raw_core.format(b=brand)
     detail = rng.choice(_DETAILS[lang]).format(
         city=rng.choice(_CITIES), n=rng.randint(2, 29), day=rng.choice(_DAYS), home=rng.choice(_HOMES)
     )
     text = rng.choice(_OPENERS[lang]) + core + (f" {detail}" if detail else "")
+    if lang == "en" and not question:
+        context = rng.choice(_CONTEXT_EN)
+        text += f", {context}" if context else ""
     text = text[0].upper() + text[1:]
-    return text.rstrip(".?") + ("." if not text.endswith("?") else "") + rng.choice(_CLOSERS[tone])
+    closers = _CLOSERS[tone] if lang == "en" else [c for c in _CLOSERS[tone] if not any(ch.isalpha() for ch in c)]
+    closer = "" if question else rng.choice(closers)
+    return text.rstrip(".?") + ("?" if question else ".") + closer
 
 
 def generate_world(now: datetime | None = None, *, days: int = 28, seed: int = 7, per_day: int = 36) -> DemoWorld:
