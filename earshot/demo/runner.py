@@ -69,6 +69,7 @@ class DemoResult:
     api_url: str | None = None
     api_key: str | None = None
     api_checks: dict[str, int] = field(default_factory=dict)
+    unscored_reasons: dict[str, int] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -267,6 +268,7 @@ def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoResult:
         with stages.stage("pipeline", required=True) as note:
             from earshot.pipeline import build_pipeline
 
+            _quiet_model_loading()
             chosen: Any = opts.scorer if opts.scorer is not None else ("auto" if opts.sentiment else None)
             pipeline = build_pipeline(config, store, scorer=chosen, batch_size=256)
             parts = [f"matcher {'on' if pipeline.matcher else 'off'}"]
@@ -306,6 +308,15 @@ def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoResult:
             store.close()
 
 
+def _quiet_model_loading() -> None:
+    """No weight-loading progress bars in the demo's output (the stage line says which model loaded)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.disable_progress_bar()
+
+
 def _crawl(
     stages: _Stages, config: WatchConfig, store: MentionStore, pipeline: Any, result: DemoResult, settings: Any
 ) -> None:
@@ -325,6 +336,11 @@ def _collect(store: MentionStore, result: DemoResult) -> None:
     from store.base import MentionFilter
 
     result.stats = collect_stats(store, MentionFilter())
+    reasons: dict[str, int] = {}
+    for m in store.iter_mentions(MentionFilter(sentiments=["unscored"])):
+        reason = m.unscored_reason or "unknown"
+        reasons[reason] = reasons.get(reason, 0) + 1
+    result.unscored_reasons = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
     for source in result.stats["by_source"]:
         counts: dict[str, int] = {}
         for bucket in store.timeline(MentionFilter(sources=[source]), 100 * 365 * 86400, split_by="sentiment"):
@@ -490,6 +506,8 @@ def print_summary(console: Console, r: DemoResult) -> None:
             + f"  ·  near-duplicates linked: {r.stats.get('duplicates', 0)}"
         )
         console.print("Brands: " + ", ".join(f"{k} {v}" for k, v in r.stats.get("by_brand", {}).items()))
+        for reason, n in list(r.unscored_reasons.items())[:3]:
+            console.print(f"Unscored {n}: {reason}", highlight=False)
     if r.alerts:
         for a in r.alerts:
             console.print(
