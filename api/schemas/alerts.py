@@ -21,38 +21,35 @@ class AlertNotePublic(BaseModel):
         return cls(at=n.at, author=n.author, text=n.text)
 
 
+_ALERT_EXAMPLE: dict[str, Any] = {
+    "id": "al_7f3a",
+    "rule": "acme-negative-spike",
+    "brand": "Acme",
+    "group": None,
+    "metric": "negative_volume",
+    "status": "firing",
+    "severity": "warning",
+    "opened_at": "2025-03-04T10:00:00Z",
+    "updated_at": "2025-03-04T10:00:00Z",
+    "resolved_at": None,
+    "last_fired_at": "2025-03-04T10:00:00Z",
+    "bucket_start": "2025-03-04T09:00:00Z",
+    "bucket_end": "2025-03-04T10:00:00Z",
+    "observed": 48,
+    "expected": 6.5,
+    "score": 7.1,
+    "assignee": None,
+    "notes": [],
+    "snoozed_until": None,
+    "evidence": {"top_mentions": ["5f0c3b1e9a7d2c4b6e8f0a1b"], "sources": {"reddit": 30}},
+    "history": [],
+}
+
+
 class AlertPublic(BaseModel):
     """An alert and its lifecycle: firing → acknowledged → resolved."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "al_7f3a",
-                    "rule": "acme-negative-spike",
-                    "brand": "Acme",
-                    "group": None,
-                    "metric": "negative_volume",
-                    "status": "firing",
-                    "severity": "warning",
-                    "opened_at": "2025-03-04T10:00:00Z",
-                    "updated_at": "2025-03-04T10:00:00Z",
-                    "resolved_at": None,
-                    "last_fired_at": "2025-03-04T10:00:00Z",
-                    "bucket_start": "2025-03-04T09:00:00Z",
-                    "bucket_end": "2025-03-04T10:00:00Z",
-                    "observed": 48,
-                    "expected": 6.5,
-                    "score": 7.1,
-                    "assignee": None,
-                    "notes": [],
-                    "snoozed_until": None,
-                    "evidence": {"top_mentions": ["5f0c3b1e9a7d2c4b6e8f0a1b"], "sources": {"reddit": 30}},
-                    "history": [],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_ALERT_EXAMPLE]})
 
     id: str
     rule: str
@@ -104,6 +101,8 @@ class AlertPublic(BaseModel):
 
 
 class AlertList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_ALERT_EXAMPLE]}]})
+
     items: list[AlertPublic]
 
 
@@ -164,4 +163,32 @@ class RulePublic(BaseModel):
 
 
 class RuleList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "name": "acme-negative-spike",
+                            "brand": "Acme",
+                            "query": None,
+                            "metric": "negative_volume",
+                            "bucket": "1h",
+                            "detector": "seasonal",
+                            "settings": {},
+                            "min_volume": 10,
+                            "severity": "warning",
+                            "cooldown": "6h",
+                            "channels": ["pr-slack"],
+                            "quiet_hours": None,
+                            "count_duplicates": False,
+                            "source": None,
+                            "group_by": None,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     items: list[RulePublic]

@@ -116,6 +116,24 @@ class MentionHit(MentionPublic):
 class MentionPage(BaseModel):
     """One page of results; pass ``next_cursor`` as ``cursor`` for the next one."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            **_MENTION_EXAMPLE,
+                            "score": None,
+                            "highlights": {"text": ["<mark>Acme</mark> checkout has been failing for an hour"]},
+                        }
+                    ],
+                    "next_cursor": "WyJ0aW1lIiwxNzQxMDc5NzAwMDAwMDAwLCI1ZjBjM2IxZSJd",
+                    "total": 1234,
+                }
+            ]
+        }
+    )
+
     items: list[MentionHit]
     next_cursor: str | None = Field(
         description="opaque cursor for the next page; null on the last page. Stable under concurrent inserts."

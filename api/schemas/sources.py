@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 HealthStatus = Literal["ok", "degraded", "failing", "stale", "never_run", "disabled"]
 
@@ -32,4 +32,30 @@ class SourceHealth(BaseModel):
 
 
 class SourceList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "name": "reddit",
+                            "kind": "reddit",
+                            "configured": True,
+                            "enabled": True,
+                            "status": "degraded",
+                            "last_run_at": "2025-03-04T10:00:00Z",
+                            "last_run_status": "partial",
+                            "last_success_at": "2025-03-04T10:00:41Z",
+                            "runs": 20,
+                            "errors": 2,
+                            "items_per_run": 48.5,
+                            "new_per_run": 6.2,
+                            "last_error": "GET https://oauth.reddit.com/r/acme/new?token=*** returned 502",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     items: list[SourceHealth]
