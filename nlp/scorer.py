@@ -392,20 +392,24 @@ def quantize_linear_int8(model: Any) -> Any:
     import torch
 
     try:
-        from torch.ao.quantization import quantize_dynamic
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
     except ImportError:  # a torch without eager-mode quantisation: run fp32 rather than fail
         log.warning("event=quantize_unavailable fallback=fp32")
         return model
-    names = {
-        name for name, module in model.named_modules()
-        if isinstance(module, torch.nn.Linear) and not name.startswith(("classifier", "score", "pre_classifier"))
+    # Per-channel scales keep int8 within a fraction of a point of fp32 on this model (per-tensor lost ~2 points);
+    # the pooler and the head are tiny and stay fp32.
+    spec = {
+        name: per_channel_dynamic_qconfig
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and "pooler" not in name
+        and not name.startswith(("classifier", "score", "pre_classifier"))
     }
-    if not names:
+    if not spec:
         return model
     with warnings.catch_warnings():
         # torch.ao eager quantisation is deprecated in favour of torchao, which is not a dependency; it still works
         # in the torch versions the nlp extra allows, and the fallback above covers its removal.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        return quantize_dynamic(model, qconfig_spec=names, dtype=torch.qint8)
+        return quantize_dynamic(model, qconfig_spec=spec, dtype=torch.qint8)
 
