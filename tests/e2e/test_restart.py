@@ -17,8 +17,8 @@ pytestmark = pytest.mark.e2e
 
 fakes = pytest.importorskip("crawlers.fakes")
 
-N_ITEMS = 3000
-BURST = 300
+N_ITEMS = 1500
+BURST = 150
 
 
 def _world(now: datetime):
