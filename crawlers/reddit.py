@@ -94,7 +94,9 @@ def crawl_reddit(ctx: CrawlContext) -> CrawlBatch:
         ("search", subreddit.search(query, sort="new", time_filter=str(ctx.option("time_filter", "week")), limit=limit))
     ]
     if ctx.source.subreddits:
-        # New comments are not searchable; read the configured subreddits' comment stream and keep matches.
+        # New comments are not searchable, and search lags behind new posts: read the configured
+        # subreddits' new submissions and comments too, keeping those that contain a query word.
+        streams.append(("new", subreddit.new(limit=limit)))
         streams.append(("comments", subreddit.comments(limit=limit)))
     for stream_name, listing in streams:
         while True:
@@ -146,7 +148,7 @@ def _to_raw(
         body = ""
     if not body and not title:
         return None
-    if stream == "comments" and terms and not any(t in body.casefold() for t in terms):
+    if stream != "search" and terms and not any(t in f"{title or ''} {body}".casefold() for t in terms):
         return None
     published = parse_date(d.get("created_utc"))
     if published is None:

@@ -97,6 +97,7 @@ def test_reddit_search_and_comments_with_paging_and_deleted_users(world, crawl_c
     batch = crawl_reddit(ctx)
     by_id = {m.source_id: m for m in batch.mentions}
     assert set(by_id) == {"t3_s1", "t3_s2", "t1_c1"}  # c2 is a "[deleted]" body: skipped
+    assert world.hits("reddit", "/r/travel/new") >= 2  # new submissions are read too (search can lag)
     assert by_id["t3_s2"].author is None  # deleted account
     assert by_id["t3_s1"].title == "Nordlys experiences?" and by_id["t3_s1"].metrics["score"] == 12
     assert by_id["t1_c1"].url.startswith("https://www.reddit.com/r/travel/comments/")
@@ -116,7 +117,7 @@ def test_reddit_server_errors_are_counted(world, crawl_cfg, settings):
     ctx = make_ctx(_reddit_source(world), crawl_cfg, settings)
     batch = crawl_reddit(ctx)
     assert batch.mentions == [] and batch.cursor is None
-    assert ctx.errors.count == 2  # the search and the comment stream
+    assert ctx.errors.count == 3  # the search, the new posts and the comment stream
 
 
 # ---- Mastodon ------------------------------------------------------------------------------------------
