@@ -83,9 +83,8 @@ class BrandMatcher:
         used: set[str] = set()
         for q in [b.query for b in brands] + [t.query for t in topics]:
             used |= _fields(q.root)
-        # `brand:` inside a brand query would be circular; `lang:` needs language detection first.
+        # `lang:` in a brand or topic query needs language detection before matching
         self.needs_language = "lang" in used
-        self.needs_sentiment = "sentiment" in used
 
     @classmethod
     def from_config(cls, config: WatchConfig) -> BrandMatcher:

@@ -37,7 +37,15 @@ if TYPE_CHECKING:
     from store.base import MentionStore
 
 log = logging.getLogger(__name__)
-REPO = Path(__file__).resolve().parents[2]
+
+
+def _samples_dir() -> Path:
+    """The reports area's bundled sample survey and targets (works installed or from a checkout)."""
+    from reports.samples import samples_dir
+
+    return samples_dir()
+
+
 ALERT_RULE = "nordlys-negative-spike"
 
 
@@ -190,7 +198,7 @@ def demo_config(world: DemoWorld, urls: dict[str, str], workdir: Path) -> dict[s
             },
         },
         "reports": {
-            "targets": str(REPO / "reports" / "samples" / "targets.yaml"),
+            "targets": str(workdir / "targets.yaml"),
             "min_n": 30,
             "language_regions": {"en": "EMEA", "de": "EMEA", "fr": "EMEA", "nl": "EMEA", "fi": "EMEA", "es": "LATAM"},
         },
@@ -383,7 +391,7 @@ def aligned_samples(workdir: Path, year: int) -> tuple[Path, Path]:
     """
     import csv
 
-    samples = REPO / "reports" / "samples"
+    samples = _samples_dir()
     with (samples / "survey.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
     last = max(int(r[0][:4]) for r in rows[1:] if r and r[0][:4].isdigit() and r[0][4:5] == "-")
