@@ -87,14 +87,22 @@ def eval_cmd(
     quantize: Annotated[bool, typer.Option(help="int8 dynamic quantisation on CPU")] = True,
     batch_size: int = 64,
     json_out: Annotated[bool, typer.Option("--json", help="print the figures as JSON")] = False,
+    dev_split: Annotated[
+        bool, typer.Option(help="only the rows `earshot nlp train` held out as dev from this CSV (same seed/fraction)")
+    ] = False,
+    seed: int = 13,
+    dev_fraction: float = 0.1,
 ) -> None:
     """Accuracy, macro-F1, per-class precision/recall and the confusion matrix on a labelled CSV."""
     import json
 
-    from nlp.data import load_labelled_csv
+    from nlp.data import grouped_stratified_split, load_labelled_csv
     from nlp.jsonl import evaluate_scorer
 
     texts, gold = load_labelled_csv(data)
+    if dev_split:
+        _, dev = grouped_stratified_split(texts, gold, dev_fraction=dev_fraction, seed=seed)
+        texts, gold = [texts[i] for i in dev], [gold[i] for i in dev]
     scorer = _scorer(model, device, quantize, batch_size)
     report, unscored = evaluate_scorer(scorer, texts, gold)
     if json_out:

@@ -89,3 +89,13 @@ def test_train_refuses_bad_options() -> None:
     res = runner.invoke(app, ["nlp", "train", "--epochs", "0"])
     assert res.exit_code != 0
     assert "epochs > 0" in str(res.exception or res.output)
+
+
+def test_eval_dev_split_uses_only_held_out_rows(tiny_model_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "all.csv"
+    rows = [f"text number {i} about the flight,{('negative', 'neutral', 'positive')[i % 3]}" for i in range(90)]
+    data.write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    res = runner.invoke(app, ["nlp", "eval", "--data", str(data), "--model", str(tiny_model_dir), "--device", "cpu",
+                              "--json", "--dev-split", "--dev-fraction", "0.2"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["n"] == 18
