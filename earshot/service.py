@@ -46,12 +46,16 @@ log = logging.getLogger(__name__)
 class _StoppablePipeline:
     """The pipeline as the crawl runner sees it, checking ``should_stop`` between batches."""
 
-    def __init__(self, pipeline: Pipeline, should_stop: Callable[[], bool] | None) -> None:
+    def __init__(self, pipeline: Pipeline, should_stop: Callable[[], bool] | None, lock: threading.Lock | None) -> None:
         self.pipeline = pipeline
         self.should_stop = should_stop
+        self.lock = lock
 
     def process(self, raws: Sequence[RawMention]) -> PipelineResult:
-        return self.pipeline.process(raws, should_stop=self.should_stop)
+        if self.lock is None:
+            return self.pipeline.process(raws, should_stop=self.should_stop)
+        with self.lock:  # sources fetch in parallel; one batch at a time goes through the model
+            return self.pipeline.process(raws, should_stop=self.should_stop)
 
 
 def crawl_source(
@@ -62,6 +66,7 @@ def crawl_source(
     settings: Settings,
     *,
     should_stop: Callable[[], bool] | None = None,
+    pipeline_lock: threading.Lock | None = None,
 ) -> SourceRun:
     """One run of one source (``crawlers.runner.run_source``): crawl from the stored cursor, store, advance.
 
@@ -71,7 +76,8 @@ def crawl_source(
     """
     from crawlers.runner import run_source
 
-    outcome = run_source(source, config, store, _StoppablePipeline(pipeline, should_stop), settings=settings)
+    wrapped = _StoppablePipeline(pipeline, should_stop, pipeline_lock)
+    outcome = run_source(source, config, store, wrapped, settings=settings)
     return outcome.run
 
 
@@ -133,26 +139,33 @@ class Worker:
         self.settings = settings
         self._pipeline = pipeline
         self._pipeline_lock = threading.Lock()  # one batch through the model at a time (stateful dedup, CPU)
+        self._build_lock = threading.Lock()
         self.stopping = threading.Event()
         self.scheduler: Any = None
 
     @property
     def pipeline(self) -> Pipeline:
-        if self._pipeline is None:
-            from earshot.pipeline import build_pipeline
+        with self._build_lock:  # two first crawls at once must not load the model twice
+            if self._pipeline is None:
+                from earshot.pipeline import build_pipeline
 
-            self._pipeline = build_pipeline(self.config, self.store, batch_size=self.config.nlp.batch_size * 4)
-        return self._pipeline
+                self._pipeline = build_pipeline(self.config, self.store, batch_size=self.config.nlp.batch_size * 4)
+            return self._pipeline
 
     # jobs
     def crawl(self, name: str) -> SourceRun | None:
         source = next((s for s in self.config.sources if s.name == name), None)
         if source is None or self.stopping.is_set():
             return None
-        with self._pipeline_lock:
-            return crawl_source(
-                source, self.config, self.store, self.pipeline, self.settings, should_stop=self.stopping.is_set
-            )
+        return crawl_source(
+            source,
+            self.config,
+            self.store,
+            self.pipeline,
+            self.settings,
+            should_stop=self.stopping.is_set,
+            pipeline_lock=self._pipeline_lock,
+        )
 
     def alerts(self) -> None:
         if not self.stopping.is_set():
