@@ -31,6 +31,21 @@ log = logging.getLogger(__name__)
 SENTIMENT_CHOICES = ("negative", "neutral", "positive")
 _RAW_FIELDS = ("source", "source_id", "url", "author", "title", "text", "published_at", "rating", "metrics", "language")
 MAX_REJECTS_SHOWN = 20
+# fields of an exported Mention (`earshot search --json`) that the pipeline recomputes on import
+_DERIVED_FIELDS = frozenset(
+    {
+        "id",
+        "canonical_url",
+        "site",
+        "brands",
+        "topics",
+        "sentiment",
+        "unscored_reason",
+        "content_hash",
+        "duplicate_of",
+        "collected_at",
+    }
+)
 
 
 # --- shared helpers (also used by earshot.service) ---------------------------------------------------------------
@@ -186,7 +201,7 @@ def parse_jsonl_line(line: str) -> RawMention:
     if missing:
         raise InputError(f"missing required field(s) {', '.join(missing)}")
     known = {k: obj[k] for k in _RAW_FIELDS if k in obj and obj[k] is not None}
-    extra = {k: v for k, v in obj.items() if k not in _RAW_FIELDS}
+    extra = {k: v for k, v in obj.items() if k not in _RAW_FIELDS and k not in _DERIVED_FIELDS}
     if isinstance(obj.get("raw"), dict):
         extra.pop("raw")
         extra = {**obj["raw"], **extra}

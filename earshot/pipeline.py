@@ -383,6 +383,8 @@ def _load_scorer(cfg: WatchConfig) -> tuple[SentimentScorer | None, str]:
     try:
         from nlp.sentiment import TransformerScorer
 
+        _no_progress_bars()
+
         scorer: SentimentScorer = TransformerScorer.from_config(cfg.nlp)
         return scorer, NO_MODEL_REASON
     except ImportError as exc:
@@ -393,6 +395,15 @@ def _load_scorer(cfg: WatchConfig) -> tuple[SentimentScorer | None, str]:
         reason = f"sentiment model unavailable: {_short(exc)}"
     log.warning("sentiment disabled reason=%r; mentions are stored unscored", reason)
     return None, reason
+
+
+def _no_progress_bars() -> None:
+    """Weight-loading progress bars would break the one-event-a-line logs; the scorer logs its load."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.disable_progress_bar()
 
 
 def _seed_deduplicator(dedup: Deduplicator, store: MentionStore, window: timedelta) -> None:

@@ -276,7 +276,6 @@ def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoResult:
         with stages.stage("pipeline", required=True) as note:
             from earshot.pipeline import build_pipeline
 
-            _quiet_model_loading()
             chosen: Any = opts.scorer if opts.scorer is not None else ("auto" if opts.sentiment else None)
             pipeline = build_pipeline(config, store, scorer=chosen, batch_size=256)
             parts = [f"matcher {'on' if pipeline.matcher else 'off'}"]
@@ -314,15 +313,6 @@ def run_demo(opts: DemoOptions, console: Console | None = None) -> DemoResult:
             fake.stop()
         if store is not None:
             store.close()
-
-
-def _quiet_model_loading() -> None:
-    """No weight-loading progress bars in the demo's output (the stage line says which model loaded)."""
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:
-        return
-    hf_logging.disable_progress_bar()
 
 
 def _crawl(

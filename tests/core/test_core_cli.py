@@ -204,3 +204,12 @@ def test_committed_schema_matches_the_models_and_validates_the_example():
     committed = json.loads((root / "config" / "schema.json").read_text(encoding="utf-8"))
     assert committed == json_schema(), "config/schema.json is stale: run `earshot config schema -o config/schema.json`"
     jsonschema.validate(yaml.safe_load((root / "config" / "example.yaml").read_text(encoding="utf-8")), committed)
+
+
+def test_a_search_export_re_imports_as_is(cli, tmp_path):
+    """`search --json` output is valid `ingest` input: derived fields are recomputed, not kept as raw metadata."""
+    cli("ingest", str(_jsonl(tmp_path, ROWS)), "--no-sentiment")
+    exported = tmp_path / "export.jsonl"
+    exported.write_text(cli("search", "--json").stdout, encoding="utf-8")
+    res = cli("ingest", str(exported), "--no-sentiment")
+    assert res.exit_code == 0 and "accepted 4, rejected 0; stored 4 (new 0, unchanged 4)" in res.stdout
