@@ -32,7 +32,9 @@ def list_alerts(
     brand: Annotated[str | None, Query(max_length=200, description="Only alerts for this brand.")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="At most this many (default 100).")] = 100,
 ) -> AlertList:
-    """Alerts, most recently updated first. `since`/`until` bound their last update."""
+    """Alerts, most recently updated first. `since`/`until` bound their last update;
+    `brand` looks through the 500 most recently updated."""
+    # The store filters by status and time only; for a brand, look through the 500 most recent.
     alerts = store.list_alerts(status=status, since=times.since, limit=limit if brand is None else 500)
     if times.until is not None:
         alerts = [a for a in alerts if a.updated_at < times.until]
