@@ -47,6 +47,13 @@ def _samples_dir() -> Path:
 
 
 ALERT_RULE = "nordlys-negative-spike"
+#: API calls the summary suggests (each is checked against the running API before it is printed)
+TRY_PATHS = (
+    "/api/v1/mentions?q=charged&sentiment=negative&limit=5",
+    "/api/v1/stats/timeline?interval=1h&brand=Nordlys",
+    "/api/v1/stats/share-of-voice?brand=Nordlys",
+    "/api/v1/alerts",
+)
 
 
 @dataclass
@@ -462,11 +469,13 @@ def _api(
         headers = {"Authorization": f"Bearer {secret}"}
         with httpx.Client(base_url=base, timeout=10) as client:
             result.api_checks["/healthz"] = client.get("/healthz").status_code
-            result.api_checks["/api/v1/mentions"] = client.get(
-                "/api/v1/mentions", params={"q": "charged", "limit": 3}, headers=headers
-            ).status_code
-            result.api_checks["/api/v1/alerts"] = client.get("/api/v1/alerts", headers=headers).status_code
-        note(f"{base} " + ", ".join(f"{k} → {v}" for k, v in result.api_checks.items()))
+            for path in TRY_PATHS:  # every URL the summary prints is checked here first
+                result.api_checks[path] = client.get(path, headers=headers).status_code
+        bad = {k: v for k, v in result.api_checks.items() if v != 200}
+        note(
+            f"{base}, {len(result.api_checks) - len(bad)} of {len(result.api_checks)} checks answered 200"
+            + (f"; failing: {bad}" if bad else "")
+        )
 
 
 def _serve(console: Console, serve_s: float | None) -> None:
@@ -533,12 +542,7 @@ def print_summary(console: Console, r: DemoResult) -> None:
     if r.api_url and r.api_key:
         key = r.api_key
         console.print(f"API: {r.api_url}  (docs: {r.api_url}/docs)   demo key: [bold]{key}[/]", soft_wrap=True)
-        for path in (
-            "/api/v1/mentions?q=charged&sentiment=negative&limit=5",
-            "/api/v1/stats/timeline?interval=1h",
-            "/api/v1/stats/share-of-voice?brand=Nordlys",
-            "/api/v1/alerts",
-        ):
+        for path in TRY_PATHS:
             console.print(f"  curl -H 'Authorization: Bearer {key}' '{r.api_url}{path}'", soft_wrap=True)
     if r.config_path:
         console.print(
