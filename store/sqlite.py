@@ -502,34 +502,30 @@ class SQLiteStore(MentionStore):
         # Floor division (SQLite's / truncates toward zero) so buckets stay epoch-aligned before 1970 too.
         bucket = f"(m.published_us / {width} - (m.published_us % {width} < 0))"
         where = sql.clause()
+        value = {"sentiment": "coalesce(m.sentiment, 'unscored')", "source": "m.source", "none": "'all'"}.get(split_by)
+        totals: dict[int, int] = {}
+        counts: dict[int, dict[str, int]] = {}
         with self._read() as conn:
-            totals = dict(
-                conn.execute(
-                    f"SELECT {bucket} AS bkt, count(*) FROM {sql.source} WHERE {where} GROUP BY bkt", sql.params
-                ).fetchall()
-            )
-            if split_by == "sentiment":
-                split_sql = (
-                    f"SELECT {bucket} AS bkt, coalesce(m.sentiment, 'unscored'), count(*) FROM {sql.source}"
-                    f" WHERE {where} GROUP BY bkt, 2"
+            if value is not None:
+                # Each mention has exactly one value here, so one pass gives the totals too.
+                split_sql = f"SELECT {bucket} AS bkt, {value}, count(*) FROM {sql.source} WHERE {where} GROUP BY bkt, 2"
+            else:
+                totals = dict(
+                    conn.execute(
+                        f"SELECT {bucket} AS bkt, count(*) FROM {sql.source} WHERE {where} GROUP BY bkt", sql.params
+                    ).fetchall()
                 )
-            elif split_by == "source":
-                split_sql = (
-                    f"SELECT {bucket} AS bkt, m.source, count(*) FROM {sql.source} WHERE {where} GROUP BY bkt, 2"
-                )
-            elif split_by == "brand":
                 split_sql = (
                     f"SELECT {bucket} AS bkt, mb.brand, count(*) FROM {sql.source}"
                     f" JOIN mention_brands mb ON mb.mention_rowid = m.rowid WHERE {where} GROUP BY bkt, 2"
                 )
-            else:
-                split_sql = ""
-            counts: dict[int, dict[str, int]] = {b: {} for b in totals}
-            if split_sql:
-                for b, value, n in conn.execute(split_sql, sql.params):
-                    counts[b][value] = counts[b].get(value, 0) + n
-            else:
-                counts = {b: {"all": n} for b, n in totals.items()}
+            for b, key, n in conn.execute(split_sql, sql.params):
+                bucket_counts = counts.setdefault(b, {})
+                bucket_counts[key] = bucket_counts.get(key, 0) + n
+                if value is not None:
+                    totals[b] = totals.get(b, 0) + n
+        for b in totals:
+            counts.setdefault(b, {})
         return [Bucket(start=from_us(b * width), total=totals[b], counts=counts[b]) for b in sorted(totals)]
 
     def top(self, flt: MentionFilter, field: TopField, size: int = 10) -> list[tuple[str, int]]:
