@@ -123,15 +123,24 @@ def ingest(store: SQLiteStore, corpus: Corpus, n: int, batch: int = 5000) -> tup
     return n / wall, n / cpu
 
 
-def workload(corpus: Corpus, n: int, seed: int) -> list[tuple[str, str, datetime, datetime]]:
-    """(query text, brand, since, until): mid-frequency keywords, some pairs, phrases and ORs."""
+def workload(corpus: Corpus, n: int, seed: int, *, stress: bool = False) -> list[tuple[str, str, datetime, datetime]]:
+    """(query text, brand, since, until) with a random 30-day range and brand.
+
+    Listening queries use mid-frequency words (Zipf ranks 20–2000: product words,
+    complaints, names): one word, two words, OR, NOT, proximity. ``stress`` queries
+    put one of the 20 most frequent words (stop-word-like, in most mentions)
+    first, which makes FTS read most of the range's postings.
+    """
     rng = random.Random(seed)
     out = []
     for i in range(n):
         w1 = corpus.vocab[rng.randrange(20, 2000)]
         w2 = corpus.vocab[rng.randrange(20, 2000)]
         common = corpus.vocab[rng.randrange(0, 20)]
-        text = [w1, f"{w1} {w2}", f"{w1} OR {w2}", f"{common} -{w2}", f'"{common} {w1}"~3'][i % 5]
+        if stress:
+            text = [common, f"{common} -{w2}", f'"{common} {w1}"~3'][i % 3]
+        else:
+            text = [w1, f"{w1} {w2}", f"{w1} OR {w2}", f"{w1} -{w2}", f'"{w1} {w2}"~3'][i % 5]
         since = START + timedelta(days=rng.randrange(0, 335))
         out.append((text, rng.choice(BRANDS), since, since + timedelta(days=30)))
     return out
@@ -184,6 +193,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="100k,1M", help="comma-separated store sizes (default 100k,1M)")
     ap.add_argument("--queries", type=int, default=200, help="search requests per size")
     ap.add_argument("--baseline-queries", type=int, default=10, help="LIKE-scan requests per size (slow)")
+    ap.add_argument("--stress-queries", type=int, default=60, help="requests led by a stop-word-like word")
     ap.add_argument("--dir", default="var/bench-store", help="where the SQLite files go (deleted after)")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
@@ -203,24 +213,36 @@ def main() -> None:
             queries = workload(corpus, args.queries, args.seed + size)
             run_fts(store, queries[:10])  # warm the page cache
             fts, fts_cpu = run_fts(store, queries)
+            stress, _ = run_fts(store, workload(corpus, args.stress_queries, args.seed + size + 1, stress=True))
             like = run_like(store, queries[: args.baseline_queries])
         db_mb = path.stat().st_size / 1e6
-        rows.append((size, rate, cpu_rate, db_mb, *percentiles(fts), percentiles(fts_cpu)[1], *percentiles(like)))
+        rows.append(
+            (
+                size,
+                rate,
+                cpu_rate,
+                db_mb,
+                *percentiles(fts),
+                percentiles(fts_cpu)[1],
+                *percentiles(like),
+                *percentiles(stress),
+            )
+        )
         for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             p.unlink(missing_ok=True)
     print()
     print(
         "| mentions | ingest/s (wall) | ingest/s (CPU) | db MB | FTS p50 ms | FTS p95 ms | FTS p95 CPU ms"
-        " | LIKE p50 ms | LIKE p95 ms | p50 speed-up |"
+        " | LIKE p50 ms | LIKE p95 ms | p50 speed-up | stop-word p50 ms | stop-word p95 ms |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for size, rate, cpu_rate, mb, p50, p95, c95, l50, l95 in rows:
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size, rate, cpu_rate, mb, p50, p95, c95, l50, l95, s50, s95 in rows:
         print(
             f"| {size:,} | {rate:,.0f} | {cpu_rate:,.0f} | {mb:,.0f} | {p50:.1f} | {p95:.1f} | {c95:.1f}"
-            f" | {l50:.0f} | {l95:.0f} | {l50 / p50:.0f}x |"
+            f" | {l50:.0f} | {l95:.0f} | {l50 / p50:.0f}x | {s50:.1f} | {s95:.1f} |"
         )
     print(
-        f"\nrequests per size: {args.queries} FTS, {args.baseline_queries} LIKE;"
+        f"\nrequests per size: {args.queries} FTS, {args.baseline_queries} LIKE, {args.stress_queries} stop-word;"
         " each = first page of 50 newest + total + daily sentiment counts"
     )
 
