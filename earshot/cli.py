@@ -17,6 +17,12 @@ import typer
 
 from earshot.errors import EarshotError
 
+# Under ``python -m earshot.cli`` this file runs as ``__main__``; the areas import
+# ``earshot.cli`` for ``STATE``, which would load a second copy with its own empty
+# state. Alias the running module so there is only one.
+if __name__ == "__main__":
+    sys.modules.setdefault("earshot.cli", sys.modules[__name__])
+
 app = typer.Typer(
     name="earshot",
     help="Social listening and sentiment monitoring.",
