@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from api.security import new_api_key
 from earshot.config import WatchConfig, parse_config
@@ -125,3 +126,13 @@ def seed_store(store: MentionStore, n: int = 60) -> dict[str, str]:
     revoked = next(k for k in store.list_api_keys() if k.name == "revoked")
     store.save_api_key(revoked.model_copy(update={"revoked_at": T0}))
     return keys
+
+
+def write_survey(folder: Path, rows: int = 120) -> Path:
+    """A small survey: 2025, two regions, CSAT 1–5 and NPS 0–10."""
+    lines = ["date,region,csat,nps"] + [
+        f"2025-{1 + i % 12:02d}-{1 + i % 28:02d},{('EMEA', 'APAC')[i % 2]},{1 + i % 5},{i % 11}" for i in range(rows)
+    ]
+    path = folder / "survey.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,19 +12,9 @@ from api.app import create_app
 from api.reporting import ReportSource
 from earshot.settings import Settings
 from store.memory import MemoryStore
-from tests.api.seed import seed_config, seed_store
+from tests.api.seed import seed_config, seed_store, write_survey
 
 URL = "/api/v1/reports/satisfaction"
-
-
-def write_survey(folder: Path, rows: int = 120) -> Path:
-    """A small survey: 2025, two regions, CSAT 1–5 and NPS 0–10."""
-    lines = ["date,region,csat,nps"] + [
-        f"2025-{1 + i % 12:02d}-{1 + i % 28:02d},{('EMEA', 'APAC')[i % 2]},{1 + i % 5},{i % 11}" for i in range(rows)
-    ]
-    path = folder / "survey.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ from earshot.settings import Settings
 from store import open_store
 from store.base import MentionStore
 from store.memory import MemoryStore
-from tests.api.seed import seed_config, seed_store
-from tests.api.test_api_reports import write_survey
+from tests.api.seed import seed_config, seed_store, write_survey
 
 MAX_EXAMPLES = 15
 
