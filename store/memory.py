@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from earshot.errors import InputError, NotFoundError
 from earshot.models import Alert, AlertStatus, ApiKey, Mention, OutboxMessage, SourceRun, as_utc, fold
 from earshot.query import site_matches
 from store._cursor import decode_cursor, encode_cursor
@@ -80,8 +81,6 @@ def bucket_start(ts: datetime, interval_s: int) -> datetime:
 
 def _check_interval(interval_s: int) -> None:
     if interval_s <= 0:
-        from earshot.errors import InputError
-
         raise InputError(f"timeline interval must be a positive number of seconds, not {interval_s!r}")
 
 
@@ -146,8 +145,6 @@ class MemoryStore(MentionStore):
 
     def search(self, request: SearchRequest) -> SearchPage:
         if request.limit <= 0:
-            from earshot.errors import InputError
-
             raise InputError(f"limit must be a positive number, not {request.limit!r}")
         flt = request.filter
         found = self._matching(flt)
@@ -281,8 +278,6 @@ class MemoryStore(MentionStore):
     def update_message(self, message: OutboxMessage) -> None:
         with self._lock:
             if message.id not in self._outbox:
-                from earshot.errors import NotFoundError
-
                 raise NotFoundError(f"outbox message {message.id!r} does not exist; enqueue it first")
             self._outbox[message.id] = message.model_copy(deep=True)
 

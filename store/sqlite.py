@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from earshot.errors import InputError, NotFoundError, StoreError
-from earshot.models import Alert, AlertStatus, ApiKey, Mention, OutboxMessage, SourceRun, fold
+from earshot.models import Alert, AlertStatus, ApiKey, Mention, OutboxMessage, SourceRun, fold, utcnow
 from earshot.query import words
 from store._cursor import decode_cursor, encode_cursor
 from store.base import (
@@ -569,8 +569,6 @@ class SQLiteStore(MentionStore):
         return row[0] if row else None
 
     def set_cursor(self, source: str, value: str) -> None:
-        from earshot.models import utcnow
-
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO source_cursors (source, value, updated_us) VALUES (?, ?, ?)"
