@@ -9,9 +9,11 @@ kept in sync by this module inside the same transaction as the row it indexes.
 Operational state (cursors, source runs, alerts, outbox, API keys) has its own
 small tables.
 
-One connection is shared by all threads behind a lock (``check_same_thread=False``);
-other processes can read and write the same file concurrently thanks to WAL and
-a busy timeout.
+Writes go through one connection behind a lock (IMMEDIATE transactions, so
+allocated rowids stay ours). Reads use one connection per thread: under WAL
+readers do not block each other or the writer, so concurrent API requests run
+in parallel instead of queueing on the lock. Other processes can read and
+write the same file concurrently thanks to WAL and a busy timeout.
 """
 
 from __future__ import annotations
@@ -199,6 +201,11 @@ class SQLiteStore(MentionStore):
         self.timeout_s = timeout_s
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
+        # Per-thread readers; ``_generation`` changes on close so a reopened store never
+        # hands out a reader of the previous opening.
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._generation = 0
 
     # lifecycle --------------------------------------------------------------
     def open(self) -> None:
@@ -229,6 +236,11 @@ class SQLiteStore(MentionStore):
 
     def close(self) -> None:
         with self._lock:
+            self._generation += 1
+            for reader in self._readers:
+                with contextlib.suppress(sqlite3.Error):
+                    reader.close()
+            self._readers.clear()
             if self._conn is not None:
                 with contextlib.suppress(sqlite3.Error):  # best effort: refresh planner statistics
                     self._conn.execute("PRAGMA optimize")
@@ -280,17 +292,59 @@ class SQLiteStore(MentionStore):
             ((rowid, *_fts_values(Mention.model_validate_json(doc))) for rowid, doc in rows),
         )
 
+    def _not_open(self) -> StoreError:
+        return StoreError(f"SQLite store {self.path!r} is not open; call open() or use 'with store:'")
+
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def _locked(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             if self._conn is None:
-                raise StoreError(f"SQLite store {self.path!r} is not open; call open() or use 'with store:'")
+                raise self._not_open()
             yield self._conn
+
+    def _reader(self) -> sqlite3.Connection | None:
+        """This thread's read connection; ``None`` for an in-memory database (one connection only)."""
+        if self.path == ":memory:" or self.path.startswith("file::memory:"):
+            return None
+        cached = getattr(self._local, "reader", None)
+        if cached is not None and cached[0] == self._generation:
+            conn: sqlite3.Connection = cached[1]
+            return conn
+        with self._lock:
+            if self._conn is None:
+                raise self._not_open()
+            try:
+                conn = sqlite3.connect(
+                    os.path.expanduser(self.path),
+                    timeout=self.timeout_s,
+                    check_same_thread=False,  # closed by close(), possibly from another thread
+                    isolation_level=None,
+                )
+                conn.execute("PRAGMA query_only=1")
+                conn.execute("PRAGMA temp_store=MEMORY")
+                conn.execute("PRAGMA cache_size=-16384")
+                conn.execute("PRAGMA mmap_size=268435456")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open a reader on SQLite store {self.path!r}: {exc}") from exc
+            self._readers.append(conn)
+            self._local.reader = (self._generation, conn)
+            return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        if self._conn is None:
+            raise self._not_open()
+        reader = self._reader()
+        if reader is None:
+            with self._locked() as conn:
+                yield conn
+            return
+        yield reader
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One IMMEDIATE transaction: the write lock is taken up front, so allocated rowids stay ours."""
-        with self._read() as conn:
+        with self._locked() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

@@ -164,3 +164,40 @@ def test_two_connections_on_one_file(tmp_path: Path) -> None:
     with SQLiteStore(path) as api, SQLiteStore(path) as worker:
         worker.upsert_mentions(CORPUS)
         assert api.count(MentionFilter(query=parse("acme"))) == 4
+
+
+def test_each_thread_reads_on_its_own_connection_and_sees_committed_writes(tmp_path: Path) -> None:
+    """Readers run in parallel (one connection per thread) and still read what was committed."""
+    with SQLiteStore(tmp_path / "e.db") as s:
+        s.upsert_mentions([mention("seed", "acme seed")])
+        seen: dict[int, int] = {}
+        connections: set[int] = set()
+        lock = threading.Lock()
+
+        def reader(k: int) -> None:
+            with s._read() as conn, lock:
+                connections.add(id(conn))
+            n = s.count(MentionFilter(query=parse("acme")))
+            with lock:
+                seen[k] = n
+
+        s.upsert_mentions([mention("late", "acme late")])  # committed before any reader starts
+        threads = [threading.Thread(target=reader, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert seen == {k: 2 for k in range(4)}
+        assert len(connections) == 4
+
+
+def test_reopened_store_does_not_reuse_closed_readers(tmp_path: Path) -> None:
+    s = SQLiteStore(tmp_path / "e.db")
+    with s:
+        s.upsert_mentions([mention("a", "acme one")])
+        assert s.count(MentionFilter()) == 1
+    with pytest.raises(StoreError, match="not open"):
+        s.count(MentionFilter())
+    with s:
+        s.upsert_mentions([mention("b", "acme two")])
+        assert s.count(MentionFilter()) == 2
