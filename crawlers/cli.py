@@ -18,41 +18,6 @@ if TYPE_CHECKING:
     from store.base import MentionStore
 
 
-def _config(required: bool) -> WatchConfig | None:
-    from earshot.cli import STATE
-    from earshot.config import load_config
-    from earshot.errors import InputError
-    from earshot.settings import get_settings
-
-    path = STATE.config_path or get_settings().config
-    if path is None:
-        if required:
-            raise InputError("no watch config given; pass --config FILE or set EARSHOT_CONFIG")
-        return None
-    return load_config(path)
-
-
-def _open_store() -> MentionStore:
-    from pathlib import Path
-
-    from earshot.cli import STATE
-    from earshot.errors import EarshotError, StoreError
-    from earshot.settings import get_settings
-    from store import open_store
-
-    url = STATE.store_url or get_settings().store_url()
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        store = open_store(url)
-        store.open()
-    except EarshotError:
-        raise
-    except Exception as exc:
-        raise StoreError(f"cannot open store: {exc}") from exc
-    return store
-
-
 def _fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -146,18 +111,19 @@ def register(app: typer.Typer) -> None:
 
         from crawlers.runner import select_sources
         from earshot.cli import fail
+        from earshot.commands import current_config, open_cli_store
         from earshot.config import parse_duration
         from earshot.errors import EarshotError
         from earshot.pipeline import build_pipeline
 
         console = Console()
         try:
-            config = _config(required=True)
+            config = current_config(required=True)
             assert config is not None
             chosen = [s.name for s in select_sources(config, source)]
             if not chosen:
                 fail("no enabled sources in the config; add sources[] or pass --source NAME")
-            store = _open_store()
+            store = open_cli_store()
         except EarshotError as exc:
             fail(str(exc))
         any_failed = False
@@ -196,11 +162,12 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from earshot.cli import fail
+        from earshot.commands import current_config, open_cli_store
         from earshot.errors import EarshotError
 
         try:
-            config = _config(required=False)
-            store = _open_store()
+            config = current_config(required=False)
+            store = open_cli_store()
         except EarshotError as exc:
             fail(str(exc))
         try:
