@@ -102,7 +102,8 @@ def dump_cursor(value: dict[str, Any]) -> str:
 
 def remember(seen: list[str], new_ids: list[str], limit: int = 5000) -> list[str]:
     """Most recent ``limit`` ids, newest last: a bounded since-set for sources without since-ids."""
-    merged = [i for i in seen if i not in set(new_ids)] + new_ids
+    fresh = set(new_ids)
+    merged = [i for i in seen if i not in fresh] + new_ids
     return merged[-limit:]
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crawlers.base import CrawlContext
+from crawlers.base import CrawlBatch, CrawlContext, dump_cursor, load_cursor, remember
 from crawlers.polite import user_agent
 
 logger = logging.getLogger(__name__)
@@ -166,6 +166,24 @@ def to_mentions(ctx: CrawlContext, items: list[dict[str, Any]]) -> list[Any]:
             first = exc.errors()[0]
             ctx.errors.add("invalid", f"{'.'.join(map(str, first['loc']))}: {first['msg']}", id=item.get("source_id"))
     return out
+
+
+def crawl_remembering_ids(ctx: CrawlContext, kind: str, *, remember_skipped: bool) -> CrawlBatch:
+    """Run spider ``kind`` with the cursor's recent ids as ``seen``; the new cursor adds the ids read.
+
+    ``remember_skipped`` also moves the ids the spider skipped to the newest end of
+    the cursor, so an entry still listed somewhere is not forgotten.
+    """
+    seen: list[str] = list(load_cursor(ctx.cursor).get("seen") or [])
+    run = run_spider(kind, ctx, {"seen": seen})
+    mentions = to_mentions(ctx, run.items)
+    skipped = run.skipped.get("seen", 0)
+    batch = CrawlBatch(mentions=mentions, seen=len(run.items) + skipped, skipped=skipped)
+    new_ids = [m.effective_source_id() for m in mentions]
+    if remember_skipped:
+        new_ids += run.skipped_ids
+    batch.cursor = dump_cursor({"seen": remember(seen, new_ids, int(ctx.option("remember", 5000)))})
+    return batch
 
 
 def _read_output(path: Path, result: SpiderRun, ctx: CrawlContext) -> None:
