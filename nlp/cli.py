@@ -56,6 +56,11 @@ def train_cmd(
     eval_every: Annotated[int, typer.Option(help="evaluate on dev every N steps (0 = once per epoch)")] = 0,
     max_steps: Annotated[int, typer.Option(help="stop after N steps (0 = no limit)")] = 0,
     threads: Annotated[int, typer.Option(help="torch CPU threads (1 is faster on a busy shared machine)")] = 2,
+    label_smoothing: Annotated[float, typer.Option(help="cross-entropy label smoothing (0 = off)")] = 0.0,
+    swa_start: Annotated[
+        float, typer.Option(help="average weights from this fraction of the steps on (0 = off), e.g. 0.6")
+    ] = 0.0,
+    swa_every: Annotated[int, typer.Option(help="steps between weight-averaging snapshots")] = 50,
 ) -> None:
     """Fine-tune a sentiment classifier; keeps the best dev macro-F1 checkpoint and writes a model card."""
     import logging
@@ -63,6 +68,11 @@ def train_cmd(
     from earshot.errors import InputError
     from nlp.train import TrainConfig, train
 
+    if not 0 <= label_smoothing < 1 or not 0 <= swa_start < 1 or swa_every < 1:
+        raise InputError(
+            "need 0 ≤ label-smoothing < 1, 0 ≤ swa-start < 1, swa-every ≥ 1 "
+            f"(got {label_smoothing!r}, {swa_start!r}, {swa_every!r})"
+        )
     if epochs <= 0 or lr <= 0 or batch_size < 1 or max_len < 8:
         raise InputError(
             "need epochs > 0, lr > 0, batch-size ≥ 1, max-len ≥ 8 "
@@ -72,7 +82,8 @@ def train_cmd(
     cfg = TrainConfig(
         data=str(data), base=base, out=str(out), epochs=epochs, lr=lr, batch_size=batch_size, max_len=max_len,
         seed=seed, dev_fraction=dev_fraction, freeze_layers=freeze_layers, eval_every=eval_every,
-        max_steps=max_steps, threads=threads,
+        max_steps=max_steps, threads=threads, label_smoothing=label_smoothing, swa_start=swa_start,
+        swa_every=swa_every,
     )
     report = train(cfg)
     typer.echo(report.to_markdown())

@@ -125,3 +125,43 @@ def test_tiny_fine_tune_learns_and_writes_model_card(tmp_path: Path) -> None:
     assert metrics["dev"]["accuracy"] == pytest.approx(report.accuracy, abs=1e-4)
     assert json.loads((out / "config.json").read_text())["id2label"] == {"0": "negative", "1": "neutral",
                                                                          "2": "positive"}
+
+
+def test_accumulate_mean_is_the_exact_mean_of_the_snapshots() -> None:
+    import torch
+
+    from nlp.train import _accumulate_mean
+
+    model = torch.nn.Linear(3, 2)
+    snaps = []
+    mean: dict[str, torch.Tensor] = {}
+    n = 0
+    for k in range(4):
+        with torch.no_grad():
+            model.weight.fill_(float(k))
+            model.bias.copy_(torch.tensor([k, 2.0 * k]))
+        snaps.append({name: v.clone() for name, v in model.state_dict().items()})
+        n = _accumulate_mean(mean, model, n)
+    assert n == 4
+    for name in ("weight", "bias"):
+        assert torch.allclose(mean[name], torch.stack([s[name] for s in snaps]).mean(0))
+    # the mean is a copy: changing the model afterwards leaves it alone
+    with torch.no_grad():
+        model.weight.fill_(100.0)
+    assert float(mean["weight"].max()) == pytest.approx(1.5)
+
+
+def test_weight_averaging_run_records_what_it_shipped(tmp_path: Path) -> None:
+    base = build_tiny_model(tmp_path / "base")
+    out = tmp_path / "out"
+    cfg = TrainConfig(data=str(_toy_csv(tmp_path / "toy.csv")), base=str(base), out=str(out), epochs=4, lr=3e-3,
+                      batch_size=16, max_len=16, seed=1, threads=1, freeze_layers=-1, dev_fraction=0.2,
+                      label_smoothing=0.1, swa_start=0.5, swa_every=2)
+    report = train(cfg)
+    metrics = json.loads((out / "train_metrics.json").read_text(encoding="utf-8"))
+    assert metrics["dev"]["macro_f1"] == pytest.approx(report.macro_f1, abs=1e-4)
+    card = (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "--swa-start 0.5 --swa-every 2" in card and "--label-smoothing 0.1" in card
+    assert "label smoothing 0.1" in card
+    if metrics["averaged"]:  # kept only when the mean beat every single checkpoint on dev
+        assert metrics["averaged"].startswith("mean of ") and metrics["averaged"] in card
