@@ -31,7 +31,7 @@ COPY reports/ reports/
 COPY api/ api/
 COPY config/ config/
 # Editable install: modules (and nlp/model/) stay under /app, where the code looks for them.
-RUN pip install -e ".[nlp,crawl,es,reports]"
+RUN pip install -e ".[nlp,lexicon,crawl,es,reports]"
 RUN test -d nlp/model || { echo "nlp/model/ is missing: the image must bake in the shipped model" >&2; exit 1; }
 
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/earshot --no-create-home earshot \

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from earshot.errors import ConfigError, InputError
 from earshot.models import SENTIMENT_LABELS, UNDETERMINED_LANGUAGE, Sentiment
@@ -44,6 +44,18 @@ _LABEL_ALIASES = {
     "negative": "negative", "neg": "negative", "neutral": "neutral", "neu": "neutral",
     "positive": "positive", "pos": "positive",
 }
+
+
+class FallbackScorer(Protocol):
+    """What :class:`TransformerScorer` hands the languages it has no model for: another transformer, or
+    :class:`nlp.lexicon.LexiconScorer`."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    def handles(self, language: str) -> bool: ...
+
+    def score(self, texts: Sequence[str], languages: Sequence[str] | None = None) -> list[Sentiment | str]: ...
 
 
 @dataclass
@@ -93,7 +105,7 @@ class TransformerScorer:
         max_length: int = 128,
         max_chars: int = 4000,
         score_undetermined: bool = True,
-        fallback: TransformerScorer | None = None,
+        fallback: FallbackScorer | None = None,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"nlp.batch_size must be ≥ 1, got {batch_size!r}")
@@ -127,7 +139,7 @@ class TransformerScorer:
         max_length: int = 128,
         name: str | None = None,
         score_undetermined: bool = True,
-        fallback: TransformerScorer | None = None,
+        fallback: FallbackScorer | None = None,
     ) -> TransformerScorer:
         """Load a local directory or hub id (default: the shipped ``nlp/model``).
 
@@ -184,7 +196,9 @@ class TransformerScorer:
         """Build from the watch config's ``nlp`` section and ``EARSHOT_MODEL`` / ``EARSHOT_DEVICE`` settings.
 
         English (and undetermined text) goes to ``nlp.model`` (default: the shipped model); the other
-        configured languages go to ``nlp.multilingual_model`` when one is set, else stay unscored with a reason.
+        configured languages go to ``nlp.multilingual_model`` when one is set, else, where ``nlp.lexicon_fallback``
+        allows and a lexicon exists (de, fr), to :class:`nlp.lexicon.LexiconScorer`; the rest stay unscored with a
+        reason.
         """
         from earshot.settings import get_settings
 
@@ -193,12 +207,16 @@ class TransformerScorer:
         q = settings.quantize if quantize is None else quantize
         languages = [lang.lower() for lang in (getattr(nlp, "languages", None) or ["en"])]
         batch_size = int(getattr(nlp, "batch_size", 64) or 64)
-        fallback = None
+        fallback: FallbackScorer | None = None
         multilingual = getattr(nlp, "multilingual_model", None)
         if multilingual:
             others = [lang for lang in languages if lang != "en"]
             fallback = cls.from_pretrained(multilingual, device=dev, quantize=q, languages=others,
                                            batch_size=batch_size, score_undetermined=False)
+        else:
+            from nlp.lexicon import LexiconScorer
+
+            fallback = LexiconScorer.from_config(nlp)
         model = getattr(nlp, "model", None) or settings.model
         return cls.from_pretrained(model, device=dev, quantize=q, languages=["en"], batch_size=batch_size,
                                    fallback=fallback)
