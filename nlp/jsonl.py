@@ -49,7 +49,8 @@ def score_records(
     results = scorer.score(texts, langs)
     for r, lang, res in zip(todo, langs, results, strict=True):
         r["lang"] = lang
-        r["model"] = scorer.model_name
+        # The model that produced the score: a fallback (multilingual model, lexicon) names itself.
+        r["model"] = res.model if isinstance(res, Sentiment) else scorer.model_name
         if isinstance(res, Sentiment):
             r["label"] = res.label
             r["scores"] = dict(res.scores)

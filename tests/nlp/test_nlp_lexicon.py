@@ -48,6 +48,15 @@ def test_routing_en_to_transformer_de_to_lexicon_fi_unscored(tiny_model_dir: Pat
     assert isinstance(out[4], Sentiment) and out[4].model == scorer.model_name
 
 
+def test_scored_jsonl_records_the_lexicon_model(tiny_model_dir: Path, stub_lexicons: None) -> None:
+    from nlp.jsonl import score_records
+
+    scorer = _from_config(tiny_model_dir)
+    rows = score_records([{"text": "good flight", "lang": "en"}, {"text": "un bon vol", "lang": "fr"}], scorer, None)
+    assert rows[0]["model"] == scorer.model_name
+    assert rows[1]["model"].startswith("lexicon-fr@textblob-fr-") and rows[1]["label"] == "positive"
+
+
 def test_default_is_french_only(tiny_model_dir: Path, stub_lexicons: None) -> None:
     assert Nlp().lexicon_fallback == ["fr"]
     scorer = _from_config(tiny_model_dir)
