@@ -46,13 +46,13 @@ def train_cmd(
     out: Annotated[Path, typer.Option(help="output directory (safetensors, tokenizer, MODEL_CARD.md)")] = Path(
         "nlp/model"
     ),
-    epochs: float = 1.0,
-    lr: float = 1e-4,
+    epochs: float = 3.0,
+    lr: float = 8e-5,
     batch_size: int = 32,
     max_len: int = 80,
     seed: int = 13,
     dev_fraction: float = 0.1,
-    freeze_layers: Annotated[int, typer.Option(help="-1 none, 0 embeddings, k embeddings + first k layers")] = 1,
+    freeze_layers: Annotated[int, typer.Option(help="-1 none, 0 embeddings, k embeddings + first k layers")] = 0,
     eval_every: Annotated[int, typer.Option(help="evaluate on dev every N steps (0 = once per epoch)")] = 0,
     max_steps: Annotated[int, typer.Option(help="stop after N steps (0 = no limit)")] = 0,
     threads: Annotated[int, typer.Option(help="torch CPU threads (1 is faster on a busy shared machine)")] = 2,

@@ -168,3 +168,17 @@ def test_cuda_requested_without_gpu_is_a_config_error(tiny_model_dir: Path) -> N
 def test_normalize_social_keeps_emoji_and_masks_urls_and_handles() -> None:
     assert normalize_social("@United  thanks 😍 https://t.co/x\x00 www.a.com") == "@user thanks 😍 http http"
     assert normalize_social("mail me at a@b.com") == "mail me at a@b.com"
+
+
+def test_int8_leaves_head_pooler_and_first_ffn_down_projection_in_fp32(tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from nlp.scorer import quantize_linear_int8
+
+    model = AutoModelForSequenceClassification.from_pretrained(build_tiny_model(tmp_path / "q"))
+    q = quantize_linear_int8(model)
+    kinds = {name: type(mod) for name, mod in q.named_modules()}
+    fp32 = {name for name, kind in kinds.items() if kind is torch.nn.Linear}
+    assert fp32 == {"bert.encoder.layer.0.output.dense", "bert.pooler.dense", "classifier"}
+    assert any("quantized" in kind.__module__ for name, kind in kinds.items() if name.endswith("layer.1.output.dense"))
