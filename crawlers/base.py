@@ -15,9 +15,10 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from earshot.config import Crawl, Source
+from earshot.config import Crawl, Source, parse_duration
 from earshot.errors import NotConfiguredError
 from earshot.models import RawMention
 from earshot.settings import Settings
@@ -68,6 +69,12 @@ class CrawlContext:
     def report(self, n: int) -> None:
         if self.progress is not None:
             self.progress(n)
+
+    def backfill_start(self) -> datetime:
+        """How far back a first run (no cursor yet) reads: now − ``source.backfill``."""
+        from earshot.models import utcnow
+
+        return utcnow() - parse_duration(self.source.backfill)
 
 
 @dataclass

@@ -74,13 +74,25 @@ class Source(_Strict):
     selectors: dict[str, str] = Field(default_factory=dict, description="CSS fallbacks for review sites")
     follow_links: bool = False
     region: str | None = Field(default=None, description="group value for reports")
+    backfill: str = Field(
+        default="3d",
+        description="API sources (reddit, hackernews, mastodon, bluesky): how far back a first run reads, "
+        "at most options.max_pages pages; '0s' = only what is posted from then on",
+    )
     options: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("interval")
+    @field_validator("interval", "backfill")
     @classmethod
-    def _interval(cls, v: str) -> str:
+    def _duration(cls, v: str) -> str:
         parse_duration(v)
         return v
+
+    @model_validator(mode="after")
+    def _misplaced_options(self) -> Source:
+        # The crawlers read backfill from the source, so under options it would be silently ignored.
+        if "backfill" in self.options:
+            raise ValueError(f"source {self.name!r}: put 'backfill' on the source itself, not under options")
+        return self
 
 
 class Crawl(_Strict):
