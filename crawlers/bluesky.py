@@ -5,13 +5,18 @@ them the source is skipped with status "not configured". ``base_url`` is the
 PDS/AppView (``https://bsky.social`` by default; a local stand-in in tests).
 Search is newest first (``sort=latest``) with ``since`` = the cursor's newest
 ``createdAt``; the ids seen at that instant are kept so nothing is lost or
-repeated at the boundary. HTTP goes through our retrying httpx transport.
+repeated at the boundary. A first run reads back ``source.backfill`` (3 days
+by default). A run reads at most ``options.max_pages`` pages; when that stops
+a later run, the posts it did not reach are kept in the cursor as ``gap``
+(``since``/``until``) and read first next run. HTTP goes through our
+retrying httpx transport.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from crawlers.base import CrawlBatch, CrawlContext, dump_cursor, load_cursor, search_terms
@@ -87,13 +92,35 @@ def _to_raw(ctx: CrawlContext, post: Any, web_base: str) -> RawMention | None:
     )
 
 
+@dataclass
+class _Range:
+    """Unread posts from ``lo`` (inclusive) to ``hi`` (inclusive; ``None``: now), less the uris read at each end."""
+
+    lo: datetime
+    lo_ids: set[str]
+    hi: datetime | None = None
+    hi_ids: set[str] = field(default_factory=set)
+
+    def known(self, at: datetime, uri: str) -> bool:
+        return (at == self.lo and uri in self.lo_ids) or (at == self.hi and uri in self.hi_ids)
+
+
+def _load_range(value: Any) -> _Range | None:
+    if not isinstance(value, dict):
+        return None
+    lo, hi = parse_date(value.get("since")), parse_date(value.get("until"))
+    if lo is None or hi is None:
+        return None
+    return _Range(lo, set(value.get("ids", [])), hi, set(value.get("until_ids", [])))
+
+
 def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
     from atproto_client.exceptions import AtProtocolError
 
     query = search_terms(ctx)
     try:
         client = _client(ctx)
-    except AtProtocolError as exc:  # wrong app password, server down: count it, keep the cursor
+    except (AtProtocolError, ValueError) as exc:  # wrong app password, server down, a garbled answer: count it
         ctx.errors.add("auth", f"login failed: {exc}"[:300])
         return CrawlBatch()
     web_base = str(ctx.option("web_base", "https://bsky.app"))
@@ -101,45 +128,78 @@ def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
     max_pages = int(ctx.option("max_pages", 20))
     state = load_cursor(ctx.cursor)
     since = parse_date(state.get("since"))
-    seen_at_since = set(state.get("ids", []))
+    first_run = since is None
+    top = _Range(since or ctx.backfill_start(), set(state.get("ids", [])))
+    gap = _load_range(state.get("gap"))
+    # The hole a run stopped by max_pages left below the newest post: read it first, so it only shrinks.
+    ranges = [gap, top] if gap is not None else [top]
     batch = CrawlBatch()
     got: dict[str, RawMention] = {}
-    newest, newest_ids = since, set(seen_at_since)
-    page_cursor: str | None = None
-    complete = True
-    for _ in range(max_pages):
-        params: dict[str, Any] = {"q": query, "sort": "latest", "limit": limit}
-        if since is not None:
-            params["since"] = _iso(since)
-        if page_cursor:
-            params["cursor"] = page_cursor
-        try:
-            response = client.app.bsky.feed.search_posts(params)
-        except (AtProtocolError, ValueError) as exc:
-            ctx.errors.add("http" if isinstance(exc, AtProtocolError) else "malformed", str(exc)[:300])
-            complete = False
+    new_gap: _Range | None = None
+    pages = 0
+    stopped = False
+    for rng in ranges:
+        page_cursor: str | None = None
+        low: datetime | None = None
+        low_ids: set[str] = set()
+        while True:
+            if pages >= max_pages:
+                stopped = True
+                if first_run:
+                    ctx.errors.add("limit", f"backfill stopped after max_pages={max_pages}; older posts are not read")
+                else:
+                    ctx.errors.add("limit", f"stopped after max_pages={max_pages}; the rest comes next run")
+                    if low is not None:
+                        new_gap = _Range(rng.lo, rng.lo_ids, low, low_ids | (rng.hi_ids if low == rng.hi else set()))
+                    elif rng.hi is not None:
+                        new_gap = rng
+                break
+            params: dict[str, Any] = {"q": query, "sort": "latest", "limit": limit, "since": _iso(rng.lo)}
+            if rng.hi is not None:
+                params["until"] = _iso(rng.hi + timedelta(milliseconds=1))  # until is exclusive
+            if page_cursor:
+                params["cursor"] = page_cursor
+            try:
+                response = client.app.bsky.feed.search_posts(params)
+            except (AtProtocolError, ValueError) as exc:
+                ctx.errors.add("http" if isinstance(exc, AtProtocolError) else "malformed", str(exc)[:300])
+                batch.mentions = list(got.values())
+                return batch  # cursor None: the next run reads the same ranges again (uris make it idempotent)
+            pages += 1
+            for post in response.posts:
+                batch.seen += 1
+                uri = str(post.uri)
+                at = parse_date(getattr(post.record, "created_at", None))
+                if at is not None:
+                    if low is None or at < low:
+                        low, low_ids = at, {uri}
+                    elif at == low:
+                        low_ids.add(uri)
+                raw = _to_raw(ctx, post, web_base)
+                if raw is None or rng.known(raw.published_at, uri):
+                    batch.skipped += 1
+                    continue
+                got[uri] = raw
+            ctx.report(len(got))
+            page_cursor = response.cursor
+            if not page_cursor or not response.posts:
+                break
+        if stopped:
             break
-        for post in response.posts:
-            batch.seen += 1
-            raw = _to_raw(ctx, post, web_base)
-            if raw is None or (raw.published_at == since and raw.source_id in seen_at_since):
-                batch.skipped += 1
-                continue
-            got[raw.effective_source_id()] = raw
-            if newest is None or raw.published_at > newest:
-                newest, newest_ids = raw.published_at, {raw.source_id}
-            elif raw.published_at == newest:
-                newest_ids.add(raw.source_id)
-        ctx.report(len(got))
-        page_cursor = response.cursor
-        if not page_cursor or not response.posts:
-            break
-    else:
-        ctx.errors.add("limit", f"stopped after max_pages={max_pages}; the rest comes next run")
-        complete = False
+    newest, newest_ids = top.lo, set(top.lo_ids)
+    for uri, raw in got.items():
+        if raw.published_at > newest:
+            newest, newest_ids = raw.published_at, {uri}
+        elif raw.published_at == newest:
+            newest_ids.add(uri)
     batch.mentions = list(got.values())
-    if complete and newest is not None:
-        batch.cursor = dump_cursor({"since": _iso(newest), "ids": sorted(newest_ids)})
-    elif complete:
-        batch.cursor = ctx.cursor
+    cursor: dict[str, Any] = {"since": _iso(newest), "ids": sorted(newest_ids)}
+    if new_gap is not None and new_gap.hi is not None:
+        cursor["gap"] = {
+            "since": _iso(new_gap.lo),
+            "ids": sorted(new_gap.lo_ids),
+            "until": _iso(new_gap.hi),
+            "until_ids": sorted(new_gap.hi_ids),
+        }
+    batch.cursor = dump_cursor(cursor)
     return batch

@@ -425,6 +425,10 @@ class FakeWorld:
         if since:
             cut = datetime.fromisoformat(since.replace("Z", "+00:00"))
             items = [i for i in items if i.created_at and i.created_at >= cut]
+        until = req.arg("until")
+        if until:  # exclusive, as on the real AppView
+            cut = datetime.fromisoformat(until.replace("Z", "+00:00"))
+            items = [i for i in items if i.created_at and i.created_at < cut]
         items.sort(key=_ts, reverse=True)
         limit = min(int(req.arg("limit", "25") or 25), 100)
         offset = int(req.arg("cursor", "0") or 0)

@@ -6,11 +6,19 @@ long gap is walked in windows: when the pages of one window run out while
 more hits exist, the window's upper bound moves to the oldest hit seen.
 The cursor is the newest ``created_at_i`` plus the ids seen at that second
 (``>=`` plus those ids means nothing posted in the same second is lost).
+
+A first run reads back ``source.backfill`` (3 days by default). A run is
+bounded by ``options.max_pages``; when that stops a later run, the hits it
+did not reach (between the old cursor and the oldest hit read) are kept in
+the cursor as ``gap`` and read first next run, so a backlog is caught up
+over several runs instead of skipped. A stopped first run keeps only what it
+read (a "limit" error says so).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -65,96 +73,167 @@ def _to_raw(ctx: CrawlContext, hit: dict[str, Any], item_url: str) -> RawMention
     )
 
 
+@dataclass
+class _Range:
+    """Unread hits from ``lo`` to ``hi`` (``None``: now), both inclusive, except the ids already read at each end."""
+
+    lo: int
+    lo_ids: set[str]
+    hi: int | None = None
+    hi_ids: set[str] = field(default_factory=set)
+
+    def known(self, ts: int | None, oid: str) -> bool:
+        return (ts == self.lo and oid in self.lo_ids) or (ts is not None and ts == self.hi and oid in self.hi_ids)
+
+
+@dataclass
+class _Walk:
+    """How walking one range ended: ``done``, ``error`` or ``limit`` (then ``low``/``low_ids``: where it stopped)."""
+
+    outcome: str
+    pages: int
+    low: int | None = None
+    low_ids: set[str] = field(default_factory=set)
+
+
+def _first_run_start(ctx: CrawlContext) -> int:
+    legacy = ctx.option("first_run_lookback_h", None)
+    if legacy is not None and "backfill" not in ctx.source.model_fields_set:
+        # Before source.backfill existed this option set the first-run window; still honoured when alone.
+        from earshot.models import utcnow
+
+        return int(utcnow().timestamp() - float(legacy) * 3600)
+    return int(ctx.backfill_start().timestamp())
+
+
+def _walk(
+    ctx: CrawlContext,
+    client: httpx.Client,
+    endpoint: str,
+    base: dict[str, Any],
+    rng: _Range,
+    budget: int,
+    item_url: str,
+    batch: CrawlBatch,
+    got: dict[str, RawMention],
+) -> _Walk:
+    """Read ``rng`` newest first in at most ``budget`` pages, moving to older windows at Algolia's hit cap."""
+    upper = rng.hi
+    page = window_hits = pages = 0
+    low: int | None = None
+    low_ids: set[str] = set()
+    while pages < budget:
+        filters = [f"created_at_i>={rng.lo}"] + ([f"created_at_i<={upper}"] if upper is not None else [])
+        params = {**base, "numericFilters": ",".join(filters), "page": page}
+        try:
+            data = get_json(client, endpoint, params=params, max_bytes=ctx.crawl.max_page_bytes)
+        except (httpx.HTTPError, PageTooLarge, ValueError) as exc:
+            ctx.errors.add("http" if isinstance(exc, httpx.HTTPError) else "malformed", str(exc)[:300], page=page)
+            return _Walk("error", pages)
+        pages += 1
+        hits = data.get("hits") if isinstance(data, dict) else None
+        if not isinstance(hits, list):
+            ctx.errors.add("malformed", "answer has no 'hits' list", page=page)
+            return _Walk("error", pages)
+        oldest: int | None = None
+        for hit in hits:
+            if not isinstance(hit, dict):
+                ctx.errors.add("malformed", "hit is not an object", page=page)
+                continue
+            batch.seen += 1
+            ts = hit.get("created_at_i")
+            ts = int(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else None
+            oid = str(hit.get("objectID") or "")
+            if ts is not None:
+                oldest = ts if oldest is None else min(oldest, ts)
+                if low is None or ts < low:
+                    low, low_ids = ts, {oid}
+                elif ts == low:
+                    low_ids.add(oid)
+            if rng.known(ts, oid):
+                batch.skipped += 1
+                continue
+            raw = _to_raw(ctx, hit, item_url)
+            if raw is None:
+                batch.skipped += 1
+                continue
+            got[oid] = raw
+        ctx.report(len(got))
+        window_hits += len(hits)
+        nb_pages = int(data.get("nbPages") or 0)
+        nb_hits = int(data.get("nbHits") or 0)
+        if page + 1 < nb_pages and hits:
+            page += 1
+            continue
+        if window_hits < nb_hits and oldest is not None and hits and oldest != upper:
+            # Algolia stops paging at its hit cap; continue in an older window.
+            upper, page, window_hits = oldest, 0, 0
+            continue
+        return _Walk("done", pages)
+    if low is None:  # not one hit read: the whole range is still to do
+        return _Walk("limit", pages, rng.hi, set(rng.hi_ids))
+    return _Walk("limit", pages, low, low_ids | (rng.hi_ids if low == rng.hi else set()))
+
+
 def crawl_hackernews(ctx: CrawlContext) -> CrawlBatch:
     query = search_terms(ctx)
     base = (ctx.source.base_url or DEFAULT_BASE_URL).rstrip("/")
     # Accept both the host (https://hn.algolia.com) and the API root (…/api/v1) as base_url.
     endpoint = f"{base}/search_by_date" if base.endswith("/api/v1") else f"{base}/api/v1/search_by_date"
     item_url = str(ctx.option("item_url", DEFAULT_ITEM_URL))
-    per_page = int(ctx.option("hits_per_page", 100))
+    params = {
+        "query": query,
+        "tags": str(ctx.option("tags", "(story,comment)")),
+        "hitsPerPage": int(ctx.option("hits_per_page", 100)),
+    }
     max_pages = int(ctx.option("max_pages", 50))
-    tags = str(ctx.option("tags", "(story,comment)"))
     state = load_cursor(ctx.cursor)
-    since = int(state.get("since", 0))
-    seen_at_since = set(state.get("ids", []))
-    if not since:
-        # First run: look back a bounded time rather than all of history.
-        lookback_h = float(ctx.option("first_run_lookback_h", 72))
-        from earshot.models import utcnow
-
-        since = int(utcnow().timestamp() - lookback_h * 3600)
+    first_run = not state.get("since")
+    top = _Range(_first_run_start(ctx) if first_run else int(state["since"]), set(state.get("ids", [])))
+    ranges = [top]
+    gap = state.get("gap")
+    if isinstance(gap, dict) and gap.get("until") is not None:
+        # The hole a run stopped by max_pages left below the newest hit: read it first, so it only shrinks.
+        ranges.insert(
+            0, _Range(int(gap["since"]), set(gap.get("ids", [])), int(gap["until"]), set(gap.get("until_ids", [])))
+        )
 
     batch = CrawlBatch()
     got: dict[str, RawMention] = {}
-    newest = since
-    newest_ids: set[str] = set(seen_at_since)
-    upper: int | None = None
-    complete = True
-    pages = 0
+    new_gap: _Range | None = None
+    budget = max_pages
     with httpx_client(ctx.crawl, max_wait_s=float(ctx.option("max_retry_wait_s", 120))) as client:
-        page = 0
-        window_hits = 0
-        while pages < max_pages:
-            filters = [f"created_at_i>={since}"] + ([f"created_at_i<={upper}"] if upper is not None else [])
-            params = {
-                "query": query,
-                "tags": tags,
-                "numericFilters": ",".join(filters),
-                "hitsPerPage": per_page,
-                "page": page,
-            }
-            try:
-                data = get_json(client, endpoint, params=params, max_bytes=ctx.crawl.max_page_bytes)
-            except (httpx.HTTPError, PageTooLarge, ValueError) as exc:
-                ctx.errors.add("http" if isinstance(exc, httpx.HTTPError) else "malformed", str(exc)[:300], page=page)
-                complete = False
+        for rng in ranges:
+            walk = _walk(ctx, client, endpoint, params, rng, budget, item_url, batch, got)
+            budget -= walk.pages
+            if walk.outcome == "error":
+                batch.mentions = list(got.values())
+                return batch  # cursor None: the next run reads the same ranges again (ids make it idempotent)
+            if walk.outcome == "limit":
+                if first_run:
+                    ctx.errors.add("limit", f"backfill stopped after max_pages={max_pages}; older hits are not read")
+                else:
+                    ctx.errors.add("limit", f"stopped after max_pages={max_pages}; the rest comes next run")
+                    if walk.low is not None:
+                        new_gap = _Range(rng.lo, rng.lo_ids, walk.low, walk.low_ids)
+                    elif rng.hi is not None:
+                        new_gap = rng  # not one hit read: the gap is as it was
                 break
-            pages += 1
-            hits = data.get("hits") if isinstance(data, dict) else None
-            if not isinstance(hits, list):
-                ctx.errors.add("malformed", "answer has no 'hits' list", page=page)
-                complete = False
-                break
-            oldest: int | None = None
-            for hit in hits:
-                if not isinstance(hit, dict):
-                    ctx.errors.add("malformed", "hit is not an object", page=page)
-                    continue
-                batch.seen += 1
-                ts = hit.get("created_at_i")
-                ts = int(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else None
-                oid = str(hit.get("objectID") or "")
-                if ts is not None:
-                    oldest = ts if oldest is None else min(oldest, ts)
-                if ts == since and oid in seen_at_since:
-                    batch.skipped += 1
-                    continue
-                raw = _to_raw(ctx, hit, item_url)
-                if raw is None:
-                    batch.skipped += 1
-                    continue
-                got[oid] = raw
-                if ts is not None:
-                    if ts > newest:
-                        newest, newest_ids = ts, {oid}
-                    elif ts == newest:
-                        newest_ids.add(oid)
-            ctx.report(len(got))
-            window_hits += len(hits)
-            nb_pages = int(data.get("nbPages") or 0)
-            nb_hits = int(data.get("nbHits") or 0)
-            if page + 1 < nb_pages and hits:
-                page += 1
-                continue
-            if window_hits < nb_hits and oldest is not None and hits and oldest != upper:
-                # Algolia stops paging at its hit cap; continue in an older window.
-                upper, page, window_hits = oldest, 0, 0
-                continue
-            break
-        else:
-            ctx.errors.add("limit", f"stopped after max_pages={max_pages}; the rest comes next run")
-            complete = False
+    newest, newest_ids = top.lo, set(top.lo_ids)
+    for oid, raw in got.items():
+        ts = int(raw.published_at.timestamp())
+        if ts > newest:
+            newest, newest_ids = ts, {oid}
+        elif ts == newest:
+            newest_ids.add(oid)
     batch.mentions = list(got.values())
-    if complete:
-        batch.cursor = dump_cursor({"since": newest, "ids": sorted(newest_ids)})
+    cursor: dict[str, Any] = {"since": newest, "ids": sorted(newest_ids)}
+    if new_gap is not None:
+        cursor["gap"] = {
+            "since": new_gap.lo,
+            "ids": sorted(new_gap.lo_ids),
+            "until": new_gap.hi,
+            "until_ids": sorted(new_gap.hi_ids),
+        }
+    batch.cursor = dump_cursor(cursor)
     return batch

@@ -2,10 +2,13 @@
 
 Each instance is ``source.instances`` (or ``base_url``); each stream (a
 hashtag, or the search) keeps its own newest status id in the cursor, and a
-run pages forward with ``min_id`` until it is caught up. The first run reads
-the newest page only. An access token (``EARSHOT_MASTODON_ACCESS_TOKEN``) is
-optional: hashtag timelines are public, while many instances answer search only
-with a token. HTTP goes through a ``requests`` session with our retry policy.
+run pages forward with ``min_id`` until it is caught up (at most
+``options.max_pages`` pages; a longer backlog is continued next run, with no
+hole). A first run pages back with ``max_id`` through ``source.backfill``
+(3 days by default), at most ``max_pages`` pages. An access token
+(``EARSHOT_MASTODON_ACCESS_TOKEN``) is optional: hashtag timelines are
+public, while many instances answer search only with a token. HTTP goes
+through a ``requests`` session with our retry policy.
 """
 
 from __future__ import annotations
@@ -78,6 +81,13 @@ def _to_raw(ctx: CrawlContext, status: Any, instance: str, stream: str) -> RawMe
     )
 
 
+def _page(ctx: CrawlContext, client: Any, stream: str, page_size: int, **ids: str | None) -> list[Any]:
+    if stream == "search":
+        result = client.search_v2(search_terms(ctx), result_type="statuses", limit=page_size, resolve=False, **ids)
+        return list(result.get("statuses") or [])
+    return list(client.timeline_hashtag(stream[4:], limit=page_size, **ids))
+
+
 def crawl_mastodon(ctx: CrawlContext) -> CrawlBatch:
     require("mastodon", "crawl")
     from mastodon.errors import MastodonError
@@ -93,6 +103,7 @@ def crawl_mastodon(ctx: CrawlContext) -> CrawlBatch:
     state = load_cursor(ctx.cursor)
     page_size = int(ctx.option("limit", 40))
     max_pages = int(ctx.option("max_pages", 20))
+    cutoff = ctx.backfill_start()
     batch = CrawlBatch()
     got: dict[str, RawMention] = {}
     new_state = dict(state)
@@ -101,41 +112,54 @@ def crawl_mastodon(ctx: CrawlContext) -> CrawlBatch:
         for stream in streams:
             key = f"{instance}|{stream}"
             last = state.get(key)
+            backfill = not last
             newest = _id(last) if last else 0
-            min_id: str | None = str(last) if last else None
+            # Forward: min_id pages up from the cursor, oldest page first, so a run stopped by max_pages
+            # leaves no hole (the next run goes on from the newest id read). First run: max_id pages back
+            # from the newest status until the backfill window ends.
+            min_id: str | None = None if backfill else str(last)
+            max_id: str | None = None
             for _ in range(max_pages):
                 try:
-                    if stream == "search":
-                        result = client.search_v2(
-                            search_terms(ctx), result_type="statuses", min_id=min_id, limit=page_size, resolve=False
-                        )
-                        page = list(result.get("statuses") or [])
-                    else:
-                        page = list(client.timeline_hashtag(stream[4:], min_id=min_id, limit=page_size))
+                    page = _page(ctx, client, stream, page_size, min_id=min_id, max_id=max_id)
                 except (MastodonError, ValueError, KeyError, TypeError) as exc:
                     ctx.errors.add(
                         "http" if isinstance(exc, MastodonError) else "malformed", f"{instance} {stream}: {exc}"[:300]
                     )
-                    newest = -1  # incomplete: keep this stream's old cursor
+                    newest = -1  # incomplete: keep this stream's old cursor (or none: the next run backfills again)
                     break
                 if not page:
                     break
+                ids = [sid for sid in (_id(s.get("id")) for s in page) if sid > 0]
+                older = False
                 for status in page:
                     batch.seen += 1
-                    sid = _id(status.get("id"))
+                    published = parse_date(status.get("created_at"))
+                    if backfill and published is not None and published < cutoff:
+                        older = True
+                        batch.skipped += 1
+                        continue
                     raw = _to_raw(ctx, status, instance, stream)
                     if raw is None:
                         batch.skipped += 1
                     else:
                         got[raw.effective_source_id()] = raw
-                    if newest >= 0:
-                        newest = max(newest, sid)
+                if newest >= 0 and ids:
+                    newest = max(newest, *ids)
                 ctx.report(len(got))
-                if min_id is None:
-                    break  # first run: the newest page only
-                min_id = str(max(_id(s.get("id")) for s in page))
+                if not ids:
+                    ctx.errors.add("malformed", f"{instance} {stream}: a page without status ids")
+                    newest = -1
+                    break
+                if older:
+                    break  # backfill: reached the start of the window
+                if backfill:
+                    max_id = str(min(ids))
+                else:
+                    min_id = str(max(ids))
             else:
-                ctx.errors.add("limit", f"{instance} {stream}: stopped after max_pages={max_pages}")
+                what = "backfill" if backfill else "catch-up"
+                ctx.errors.add("limit", f"{instance} {stream}: {what} stopped after max_pages={max_pages}")
             if newest > 0:
                 new_state[key] = str(newest)
     batch.mentions = list(got.values())

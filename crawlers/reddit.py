@@ -4,21 +4,28 @@ Credentials come from the environment (``EARSHOT_REDDIT_CLIENT_ID``,
 ``EARSHOT_REDDIT_CLIENT_SECRET``); without them the source reports "not
 configured". ``base_url`` points praw's ``oauth_url`` and ``reddit_url`` at a
 mirror or a local stand-in. Listings are newest first, so a run stops paging
-once it reaches the cursor (the newest ``created_utc`` seen, plus the ids at
-that second). praw's own HTTP goes through a ``requests`` session with our
-retry policy (429/5xx with backoff, ``Retry-After`` honoured).
+once it reaches its stream's cursor (the newest ``created_utc`` seen, plus the
+ids at that second) or, on a first run, the start of ``source.backfill`` (3
+days by default). At most ``options.limit`` items are read per stream and
+run; when that stops a later run, the listing position reached (``after``) is
+kept in the cursor and read first next run, so a backlog is not skipped
+(Reddit lists only the newest ~1,000 things, so a deeper backlog is lost).
+praw's own HTTP goes through a ``requests`` session with our retry policy
+(429/5xx with backoff, ``Retry-After`` honoured).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from crawlers.base import CrawlBatch, CrawlContext, dump_cursor, load_cursor, search_terms
 from crawlers.polite import requests_session, user_agent
 from crawlers.text import clip, parse_date
+from earshot.config import parse_duration
 from earshot.errors import NotConfiguredError, require
 from earshot.models import RawMention
 
@@ -73,6 +80,52 @@ def _author(d: dict[str, Any]) -> str | None:
     return None if name in {"[deleted]", ""} else name
 
 
+def _time_filter(ctx: CrawlContext) -> str:
+    """The search's ``t``: the option, else the smallest of Reddit's that covers the backfill (at least a week)."""
+    if ctx.option("time_filter", None):
+        return str(ctx.option("time_filter", "week"))
+    days = parse_duration(ctx.source.backfill).total_seconds() / 86400
+    return "week" if days <= 7 else "month" if days <= 31 else "year" if days <= 365 else "all"
+
+
+@dataclass
+class _Stream:
+    """One listing's cursor: the newest ``created_utc`` read (and the ids at that second), plus an unread gap.
+
+    The gap is what a run stopped by ``limit`` did not reach: the listing after ``after`` (the last thing it
+    read) down to ``gap_since``/``gap_ids``, the newest read before that run.
+    """
+
+    since: float
+    ids: set[str]
+    after: str | None = None
+    gap_since: float = 0.0
+    gap_ids: set[str] = field(default_factory=set)
+
+    def dump(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"since": self.since, "ids": sorted(self.ids)}
+        if self.after:
+            out["gap"] = {"after": self.after, "since": self.gap_since, "ids": sorted(self.gap_ids)}
+        return out
+
+
+def _load_stream(state: dict[str, Any], name: str) -> _Stream | None:
+    value = (state.get("streams") or {}).get(name)
+    if not isinstance(value, dict):
+        # A cursor from before per-stream cursors: one newest time for every stream.
+        value = state
+    if not value.get("since"):
+        return None
+    gap: dict[str, Any] = value["gap"] if isinstance(value.get("gap"), dict) else {}
+    return _Stream(
+        float(value["since"]),
+        set(value.get("ids", [])),
+        gap.get("after") or None,
+        float(gap.get("since", 0)),
+        set(gap.get("ids", [])),
+    )
+
+
 def crawl_reddit(ctx: CrawlContext) -> CrawlBatch:
     reddit = _reddit_client(ctx)
     prawcore = require("prawcore", "crawl")
@@ -82,55 +135,94 @@ def crawl_reddit(ctx: CrawlContext) -> CrawlBatch:
     base = (ctx.source.base_url or "https://www.reddit.com").rstrip("/")
     web_base = str(ctx.option("permalink_base", "https://www.reddit.com"))
     limit = int(ctx.option("limit", 500))
+    time_filter = _time_filter(ctx)
     state = load_cursor(ctx.cursor)
-    since = float(state.get("since", 0))
-    seen_at_since = set(state.get("ids", []))
+    cutoff = ctx.backfill_start().timestamp()
     batch = CrawlBatch()
     got: dict[str, RawMention] = {}
-    newest, newest_ids = since, set(seen_at_since)
     complete = True
     subreddit = reddit.subreddit(subs)
-    streams: list[tuple[str, Any]] = [
-        ("search", subreddit.search(query, sort="new", time_filter=str(ctx.option("time_filter", "week")), limit=limit))
-    ]
+
+    def listing(name: str, n: int, after: str | None) -> Any:
+        params = {"after": after} if after else {}
+        if name == "search":
+            return subreddit.search(query, sort="new", time_filter=time_filter, limit=n, params=params)
+        return (subreddit.new if name == "new" else subreddit.comments)(limit=n, params=params)
+
+    names = ["search"]
     if ctx.source.subreddits:
         # New comments are not searchable, and search lags behind new posts: read the configured
         # subreddits' new submissions and comments too, keeping those that contain a query word.
-        streams.append(("new", subreddit.new(limit=limit)))
-        streams.append(("comments", subreddit.comments(limit=limit)))
-    for stream_name, listing in streams:
-        while True:
-            try:
-                thing = next(listing)
-            except StopIteration:
+        names += ["new", "comments"]
+    new_streams: dict[str, Any] = {}
+    for name in names:
+        old = _load_stream(state, name)
+        first_run = old is None
+        cur = old or _Stream(cutoff, set())
+        # (after, stop at or below this time, ids read at it): the old gap first, so it only shrinks
+        ranges = ([(cur.after, cur.gap_since, cur.gap_ids)] if cur.after else []) + [(None, cur.since, cur.ids)]
+        newest, newest_ids = cur.since, set(cur.ids)
+        left = limit
+        gap: tuple[str, float, set[str]] | None = None
+        failed = False
+        for after, since, seen_at_since in ranges:
+            if left <= 0:
+                gap = (after, since, seen_at_since) if after else None
                 break
-            except (prawcore.exceptions.PrawcoreException, ValueError, KeyError, TypeError) as exc:  # type: ignore[attr-defined]
-                # praw keeps its paging state when a fetch fails; we stop this stream and keep what we have.
-                ctx.errors.add(
-                    "http" if isinstance(exc, prawcore.exceptions.PrawcoreException) else "malformed",  # type: ignore[attr-defined]
-                    f"{stream_name}: {exc}"[:300],
-                )
-                complete = False
+            requested = left
+            things = listing(name, requested, after)
+            pulled, last, reached = 0, after, False
+            while True:
+                try:
+                    thing = next(things)
+                except StopIteration:
+                    break
+                except (prawcore.exceptions.PrawcoreException, ValueError, KeyError, TypeError) as exc:  # type: ignore[attr-defined]
+                    exceptions = prawcore.exceptions  # type: ignore[attr-defined]
+                    http = isinstance(exc, exceptions.PrawcoreException) and not isinstance(exc, exceptions.BadJSON)
+                    ctx.errors.add("http" if http else "malformed", f"{name}: {exc}"[:300])
+                    failed = True
+                    break
+                pulled += 1
+                batch.seen += 1
+                fields = vars(thing)
+                created = float(fields.get("created_utc") or 0)
+                fullname = str(fields.get("name") or fields.get("id") or "")
+                last = fullname or last
+                if created < since or (created == since and fullname in seen_at_since):
+                    reached = True
+                    break  # newest first: everything after this was read before (or is older than the backfill)
+                if created > newest:
+                    newest, newest_ids = created, {fullname}
+                elif created == newest:
+                    newest_ids.add(fullname)
+                raw = _to_raw(ctx, thing, fullname, name, terms, web_base or base)
+                if raw is None:
+                    batch.skipped += 1
+                    continue
+                got[fullname] = raw
+                ctx.report(len(got))
+            left -= pulled
+            if failed:
                 break
-            batch.seen += 1
-            fields = vars(thing)
-            created = float(fields.get("created_utc") or 0)
-            fullname = str(fields.get("name") or fields.get("id") or "")
-            if created < since or (created == since and fullname in seen_at_since):
-                break  # newest first: everything after this was collected by an earlier run
-            raw = _to_raw(ctx, thing, fullname, stream_name, terms, web_base or base)
-            if raw is None:
-                batch.skipped += 1
-                continue
-            got[fullname] = raw
-            if created > newest:
-                newest, newest_ids = created, {fullname}
-            elif created == newest:
-                newest_ids.add(fullname)
-            ctx.report(len(got))
+            if not reached and pulled >= requested:
+                # The listing ended because `limit` was reached, not because it reached the cursor.
+                if first_run:
+                    ctx.errors.add("limit", f"{name}: backfill stopped after limit={limit} items")
+                else:
+                    ctx.errors.add("limit", f"{name}: stopped after limit={limit} items; the rest comes next run")
+                    gap = (str(last), since, seen_at_since)
+                break
+        if failed:
+            complete = False
+            continue
+        stream = _Stream(newest, newest_ids)
+        if gap is not None:
+            stream.after, stream.gap_since, stream.gap_ids = gap
+        new_streams[name] = stream.dump()
     batch.mentions = list(got.values())
     if complete:
-        batch.cursor = dump_cursor({"since": newest, "ids": sorted(newest_ids)})
+        batch.cursor = dump_cursor({"streams": new_streams})
     return batch
 
 
