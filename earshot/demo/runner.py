@@ -123,7 +123,8 @@ class _Stages:
 
 def demo_config(world: DemoWorld, urls: dict[str, str], workdir: Path) -> dict[str, Any]:
     """The watch config the demo writes: every source on the stand-ins, one spike rule, console + file."""
-    hours = world.days * 24 + 48
+    # the API sources' first run reads the whole sample world, not only the default 3 days
+    backfill = f"{world.days * 24 + 48}h"
     return {
         "version": 1,
         "brands": [
@@ -149,6 +150,7 @@ def demo_config(world: DemoWorld, urls: dict[str, str], workdir: Path) -> dict[s
                 "interval": "10m",
                 "base_url": urls["reddit"],
                 "subreddits": ["energy"],
+                "backfill": backfill,
                 "options": {"limit": 2000, "time_filter": "all", "ratelimit_seconds": 1},
             },
             {
@@ -157,6 +159,7 @@ def demo_config(world: DemoWorld, urls: dict[str, str], workdir: Path) -> dict[s
                 "interval": "10m",
                 "instances": [urls["mastodon"]],
                 "hashtags": [BRAND.lower(), *(c.lower() for c in COMPETITORS)],
+                "backfill": backfill,
                 "options": {"max_pages": 100},
             },
             {
@@ -164,7 +167,8 @@ def demo_config(world: DemoWorld, urls: dict[str, str], workdir: Path) -> dict[s
                 "kind": "hackernews",
                 "interval": "30m",
                 "base_url": urls["hackernews"],
-                "options": {"first_run_lookback_h": hours, "max_pages": 100},
+                "backfill": backfill,
+                "options": {"max_pages": 100},
             },
         ],
         "crawl": {
