@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from earshot.config import Crawl, Source, parse_duration
 from earshot.errors import NotConfiguredError
@@ -158,3 +158,23 @@ def search_terms(ctx: CrawlContext) -> str:
     raise NotConfiguredError(
         f"source {ctx.source.name!r} has no 'query' and the config has no brands; set sources[].query"
     )
+
+
+_At = TypeVar("_At")
+
+
+@dataclass
+class UnreadRange(Generic[_At]):
+    """A stretch of a time-ordered feed still to read: ``lo`` to ``hi`` (``None``: now), both inclusive, less the
+    ids already read at each end (items sharing a boundary timestamp). Sources that page newest-first keep one in
+    their cursor so a run cut short by ``max_pages`` resumes there instead of skipping the rest."""
+
+    lo: _At
+    lo_ids: set[str]
+    hi: _At | None = None
+    hi_ids: set[str] = field(default_factory=set)
+
+    def known(self, at: _At | None, item_id: str) -> bool:
+        return at is not None and (
+            (at == self.lo and item_id in self.lo_ids) or (at == self.hi and item_id in self.hi_ids)
+        )

@@ -15,11 +15,10 @@ retrying httpx transport.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from crawlers.base import CrawlBatch, CrawlContext, dump_cursor, load_cursor, search_terms
+from crawlers.base import CrawlBatch, CrawlContext, UnreadRange, dump_cursor, load_cursor, search_terms
 from crawlers.polite import RetryTransport, user_agent
 from crawlers.text import clip, parse_date
 from earshot.errors import NotConfiguredError, require
@@ -28,6 +27,8 @@ from earshot.models import RawMention
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://bsky.social"
+
+_Range = UnreadRange[datetime]
 
 
 def _client(ctx: CrawlContext) -> Any:
@@ -90,19 +91,6 @@ def _to_raw(ctx: CrawlContext, post: Any, web_base: str) -> RawMention | None:
         metrics=metrics,
         raw={"kind": "post", "cid": str(getattr(post, "cid", "") or "")},
     )
-
-
-@dataclass
-class _Range:
-    """Unread posts from ``lo`` (inclusive) to ``hi`` (inclusive; ``None``: now), less the uris read at each end."""
-
-    lo: datetime
-    lo_ids: set[str]
-    hi: datetime | None = None
-    hi_ids: set[str] = field(default_factory=set)
-
-    def known(self, at: datetime, uri: str) -> bool:
-        return (at == self.lo and uri in self.lo_ids) or (at == self.hi and uri in self.hi_ids)
 
 
 def _load_range(value: Any) -> _Range | None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from crawlers.base import CrawlBatch, CrawlContext, dump_cursor, load_cursor, search_terms
+from crawlers.base import CrawlBatch, CrawlContext, UnreadRange, dump_cursor, load_cursor, search_terms
 from crawlers.polite import PageTooLarge, get_json, httpx_client
 from crawlers.text import clip, html_to_text, parse_date
 from earshot.models import RawMention
@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://hn.algolia.com"
 DEFAULT_ITEM_URL = "https://news.ycombinator.com/item?id="
+
+_Range = UnreadRange[int]
 
 
 def _to_raw(ctx: CrawlContext, hit: dict[str, Any], item_url: str) -> RawMention | None:
@@ -71,19 +73,6 @@ def _to_raw(ctx: CrawlContext, hit: dict[str, Any], item_url: str) -> RawMention
         metrics=metrics,
         raw=raw,
     )
-
-
-@dataclass
-class _Range:
-    """Unread hits from ``lo`` to ``hi`` (``None``: now), both inclusive, except the ids already read at each end."""
-
-    lo: int
-    lo_ids: set[str]
-    hi: int | None = None
-    hi_ids: set[str] = field(default_factory=set)
-
-    def known(self, ts: int | None, oid: str) -> bool:
-        return (ts == self.lo and oid in self.lo_ids) or (ts is not None and ts == self.hi and oid in self.hi_ids)
 
 
 @dataclass
