@@ -118,7 +118,8 @@ class Nlp(_Strict):
         "off; default [fr] (see docs/nlp.md for the evaluation)",
     )
     languages: list[str] = Field(default_factory=lambda: ["en", "de", "fr", "nl", "fi", "es"])
-    batch_size: int = 64
+    batch_size: int = Field(default=64, ge=1, description="texts per forward pass on CPU")
+    gpu_batch_size: int = Field(default=512, ge=1, description="texts per forward pass on CUDA (fp16)")
     dedup_window: str = "3d"
     dedup_threshold: float = Field(default=0.8, ge=0, le=1)
 

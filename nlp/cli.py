@@ -29,7 +29,7 @@ def _scorer(model: str | None, device: str, quantize: bool, batch_size: int | No
 
     cfg = _nlp_config()
     if batch_size:
-        cfg = cfg.model_copy(update={"batch_size": batch_size})
+        cfg = cfg.model_copy(update={"batch_size": batch_size, "gpu_batch_size": batch_size})
     if model:
         cfg = cfg.model_copy(update={"model": model})
     return TransformerScorer.from_config(cfg, device=device, quantize=quantize)
@@ -61,6 +61,9 @@ def train_cmd(
         float, typer.Option(help="average weights from this fraction of the steps on (0 = off), e.g. 0.6")
     ] = 0.0,
     swa_every: Annotated[int, typer.Option(help="steps between weight-averaging snapshots")] = 50,
+    device: Annotated[str, typer.Option(help="auto (CUDA when there is a GPU), cpu, cuda or cuda:N")] = "auto",
+    split_seed: Annotated[int, typer.Option(help="seed of the dev split (-1 = --seed)")] = -1,
+    init_seed: Annotated[int, typer.Option(help="seed of the head's initialisation (-1 = --seed)")] = -1,
 ) -> None:
     """Fine-tune a sentiment classifier; keeps the best dev macro-F1 checkpoint and writes a model card."""
     import logging
@@ -83,7 +86,7 @@ def train_cmd(
         data=str(data), base=base, out=str(out), epochs=epochs, lr=lr, batch_size=batch_size, max_len=max_len,
         seed=seed, dev_fraction=dev_fraction, freeze_layers=freeze_layers, eval_every=eval_every,
         max_steps=max_steps, threads=threads, label_smoothing=label_smoothing, swa_start=swa_start,
-        swa_every=swa_every,
+        swa_every=swa_every, device=device, split_seed=split_seed, init_seed=init_seed,
     )
     report = train(cfg)
     typer.echo(report.to_markdown())

@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from earshot.errors import ConfigError, InputError
 from earshot.models import SENTIMENT_LABELS, UNDETERMINED_LANGUAGE, Sentiment
-from nlp.textnorm import normalize_social
+from nlp.textnorm import SOCIAL_RULES, normalize_social
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,41 @@ class Batch:
     index: list[int]
     input_ids: Any
     attention_mask: Any
+
+
+@dataclass
+class _InFlight:
+    """Batches whose forward passes are queued on the GPU; ``probs`` fills when ``done`` fires."""
+
+    batches: list[Batch] = field(default_factory=list)
+    probs: Any = None
+    done: Any = None
+    failed: list[Batch] = field(default_factory=list)
+
+
+DEFAULT_BATCH_SIZE = {"cpu": 64, "cuda": 512}
+
+
+def social_tokenizer(tokenizer: Any, max_length: int) -> Any | None:
+    """A copy of ``tokenizer``'s Rust backend that applies :func:`nlp.textnorm.normalize_social` itself.
+
+    The rules run as ``tokenizers`` normalizers ahead of the model's own, so normalising and tokenising a batch
+    is one call that releases the GIL and uses every core; ``None`` for a slow (Python) tokenizer.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Regex, Tokenizer, normalizers
+
+    tk = Tokenizer.from_str(backend.to_str())
+    steps: list[Any] = [normalizers.Replace(Regex(pattern), repl) for pattern, repl in SOCIAL_RULES]
+    steps.append(normalizers.Strip())
+    if tk.normalizer is not None:
+        steps.append(tk.normalizer)
+    tk.normalizer = normalizers.Sequence(steps)
+    tk.no_padding()
+    tk.enable_truncation(max_length)
+    return tk
 
 
 def _sanitize(text: object) -> str | None:
@@ -101,12 +137,14 @@ class TransformerScorer:
         version: str,
         languages: Sequence[str] = ("en",),
         device: str = "cpu",
-        batch_size: int = 64,
+        batch_size: int | None = None,
         max_length: int = 128,
         max_chars: int = 4000,
         score_undetermined: bool = True,
         fallback: FallbackScorer | None = None,
     ) -> None:
+        if batch_size is None:
+            batch_size = DEFAULT_BATCH_SIZE["cpu" if device == "cpu" else "cuda"]
         if batch_size < 1:
             raise ConfigError(f"nlp.batch_size must be ≥ 1, got {batch_size!r}")
         self.model = model
@@ -125,6 +163,11 @@ class TransformerScorer:
         self._columns = self._label_columns(model)
         self._unk_id = getattr(tokenizer, "unk_token_id", None)
         self._special_ids = set(getattr(tokenizer, "all_special_ids", []) or [])
+        self._pad_id = getattr(tokenizer, "pad_token_id", None) or 0
+        self._fast = social_tokenizer(tokenizer, max_length)
+        self._known: Any = None  # bool per token id: not special, not unknown (built on first use)
+        # Overlap tokenising, the forward passes and reading results back (see _score_own); pays off on a GPU.
+        self.pipelined = device != "cpu"
 
     # construction ----------------------------------------------------------------------------------------------
     @classmethod
@@ -135,7 +178,7 @@ class TransformerScorer:
         device: str = "auto",
         quantize: bool | None = None,
         languages: Sequence[str] = ("en",),
-        batch_size: int = 64,
+        batch_size: int | None = None,
         max_length: int = 128,
         name: str | None = None,
         score_undetermined: bool = True,
@@ -145,6 +188,7 @@ class TransformerScorer:
 
         ``device``: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         ``quantize``: int8 dynamic quantisation on CPU; ``None`` means yes on CPU, never on CUDA.
+        ``batch_size``: ``None`` picks the device's default (64 on CPU, 512 on CUDA).
         """
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -200,13 +244,16 @@ class TransformerScorer:
         allows and a lexicon exists (de, fr), to :class:`nlp.lexicon.LexiconScorer`; the rest stay unscored with a
         reason.
         """
+        import torch
+
         from earshot.settings import get_settings
 
         settings = get_settings()
         dev = device or settings.device
         q = settings.quantize if quantize is None else quantize
         languages = [lang.lower() for lang in (getattr(nlp, "languages", None) or ["en"])]
-        batch_size = int(getattr(nlp, "batch_size", 64) or 64)
+        on_gpu = dev.startswith("cuda") or (dev == "auto" and torch.cuda.is_available())
+        batch_size = int(getattr(nlp, "gpu_batch_size" if on_gpu else "batch_size", 0) or 0) or None
         fallback: FallbackScorer | None = None
         multilingual = getattr(nlp, "multilingual_model", None)
         if multilingual:
@@ -271,6 +318,9 @@ class TransformerScorer:
     # three steps -----------------------------------------------------------------------------------------------
     def preprocess(self, texts: Sequence[str]) -> tuple[list[Batch], dict[int, str]]:
         """Normalise, tokenise, sort by length and pad per batch; returns batches and reasons for skipped texts."""
+        import numpy as np
+        import torch
+
         reasons: dict[int, str] = {}
         clean: list[str] = []
         keep: list[int] = []
@@ -279,92 +329,183 @@ class TransformerScorer:
             if text is None:
                 reasons[i] = f"not a text ({type(raw).__name__})"
                 continue
-            norm = normalize_social(text[: self.max_chars])
-            if not norm:
+            text = text[: self.max_chars]
+            if not text or text.isspace():
                 reasons[i] = "empty text"
                 continue
-            clean.append(norm)
+            clean.append(text)
             keep.append(i)
         if not clean:
             return [], reasons
-        encoded = self.tokenizer(clean, truncation=True, max_length=self.max_length)["input_ids"]
-        ids: list[list[int]] = []
-        index: list[int] = []
-        for i, row in zip(keep, encoded, strict=True):
-            if not any(t not in self._special_ids and t != self._unk_id for t in row):
-                reasons[i] = "no words the model knows (only emoji, symbols or unknown script)"
-                continue
-            ids.append(row)
-            index.append(i)
-        order = sorted(range(len(ids)), key=lambda k: len(ids[k]))
-        batches = [
-            self._pad([ids[k] for k in chunk], [index[k] for k in chunk])
-            for chunk in (order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size))
-        ]
+        ids = self._encode(clean)
+        lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+        order = np.argsort(lengths, kind="stable")
+        lengths = lengths[order]
+        # One padded matrix in length order: each batch is then a slice of consecutive rows, cut to its width.
+        grid = np.full((len(ids), max(1, int(lengths[-1]))), self._pad_id, dtype=np.int64)
+        for r, k in enumerate(order.tolist()):
+            grid[r, : lengths[r]] = ids[k]
+        real = np.arange(grid.shape[1]) < lengths[:, None]
+        known = (self._known_ids(grid)[grid] & real).any(axis=1)
+        index = [keep[k] for k in order.tolist()]
+        for r in np.flatnonzero(~known).tolist():
+            i = index[r]
+            reasons[i] = ("empty text" if not normalize_social(clean[order[r]])
+                          else "no words the model knows (only emoji, symbols or unknown script)")
+        rows = np.flatnonzero(known)
+        if rows.size < len(index):
+            grid, real, lengths = grid[rows], real[rows], lengths[rows]
+            index = [index[r] for r in rows.tolist()]
+        batches: list[Batch] = []
+        for s in range(0, len(index), self.batch_size):
+            e = min(s + self.batch_size, len(index))
+            width = int(lengths[e - 1])
+            batches.append(Batch(
+                index[s:e],
+                torch.from_numpy(np.ascontiguousarray(grid[s:e, :width])),
+                torch.from_numpy(real[s:e, :width].astype(np.int64)),
+            ))
         return batches, reasons
 
-    def _pad(self, rows: list[list[int]], index: list[int]) -> Batch:
-        import torch
+    def _encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of the normalised texts, truncated to ``max_length``."""
+        if self._fast is not None:
+            return [enc.ids for enc in self._fast.encode_batch(texts)]
+        norm = [normalize_social(t) for t in texts]
+        encoded: list[list[int]] = self.tokenizer(norm, truncation=True, max_length=self.max_length)["input_ids"]
+        return encoded
 
-        width = max(len(r) for r in rows)
-        pad = self.tokenizer.pad_token_id or 0
-        input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for r, row in enumerate(rows):
-            input_ids[r, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-            mask[r, : len(row)] = 1
-        return Batch(index, input_ids, mask)
+    def _known_ids(self, grid: Any) -> Any:
+        """Lookup table: True for token ids that carry text (not special, not unknown), sized to cover ``grid``."""
+        import numpy as np
 
-    def _forward(self, batch: Batch) -> Any:
-        """Class probabilities (float32, CPU) for one batch."""
+        need = int(grid.max()) + 1
+        if self._known is None or len(self._known) < need:
+            size = max(need, len(self.tokenizer))
+            known = np.ones(size, dtype=bool)
+            for t in self._special_ids | ({self._unk_id} if self._unk_id is not None else set()):
+                if 0 <= t < size:
+                    known[t] = False
+            self._known = known
+        return self._known
+
+    def _forward(self, batch: Batch, *, sync: bool = True) -> Any:
+        """Class probabilities (float32) for one batch: on the CPU, or left on the device when ``sync`` is False."""
         import torch
 
         with torch.inference_mode():
             ids = batch.input_ids.to(self.device, non_blocking=True)
             mask = batch.attention_mask.to(self.device, non_blocking=True)
             logits = self.model(input_ids=ids, attention_mask=mask).logits
-            return torch.softmax(logits.float(), dim=-1).cpu()
+            probs = torch.softmax(logits.float(), dim=-1)
+            return probs.cpu() if sync else probs
 
     def postprocess(self, probs: Any) -> list[Sentiment]:
         """Rows of probabilities → :class:`Sentiment` (label = the most probable of the three)."""
-        out: list[Sentiment] = []
+        import numpy as np
+
+        p = probs.numpy() if hasattr(probs, "numpy") else np.asarray(probs)
+        table = np.zeros((p.shape[0], len(SENTIMENT_LABELS)), dtype=np.float64)
+        for j, lab in enumerate(SENTIMENT_LABELS):
+            column = self._columns[lab]
+            if column is not None:
+                table[:, j] = p[:, column]
+        table = np.round(table, 6)
+        best = table.argmax(axis=1).tolist()  # first of the maxima, in SENTIMENT_LABELS order
         model = self.model_name
-        for row in probs.tolist():
-            scores = {lab: (round(float(row[c]), 6) if c is not None else 0.0) for lab, c in self._columns.items()}
-            label = max(SENTIMENT_LABELS, key=lambda lab: scores[lab])
-            out.append(Sentiment(label=label, scores=scores, model=model))
-        return out
+        neg, neu, pos = SENTIMENT_LABELS
+        return [
+            Sentiment(label=SENTIMENT_LABELS[b], scores={neg: row[0], neu: row[1], pos: row[2]}, model=model)
+            for row, b in zip(table.tolist(), best, strict=True)
+        ]
 
     # driving ---------------------------------------------------------------------------------------------------
     def _score_own(self, texts: Sequence[str]) -> list[Sentiment | str]:
         out: list[Sentiment | str] = [""] * len(texts)
         if not texts:
             return out
-        # Chunks bound the memory of one call; on CUDA the next chunk is tokenised while the GPU runs this one.
-        chunk = max(self.batch_size * 32, 1024)
+        # Chunks bound the memory of one call. On CUDA, a worker thread tokenises the next chunks (the Rust
+        # tokenizer releases the GIL) while the GPU runs this one, and a chunk's results are read back while the
+        # next chunk's forward passes are already queued, so neither side waits for the other.
+        chunk = max(self.batch_size * 8, 1024)
         spans = [(s, min(s + chunk, len(texts))) for s in range(0, len(texts), chunk)]
-        pool = ThreadPoolExecutor(max_workers=1) if self.device != "cpu" and len(spans) > 1 else None
+        pipelined = self.pipelined
+        pool = ThreadPoolExecutor(max_workers=1) if pipelined and len(spans) > 1 else None
+        ahead: deque[Future[tuple[list[Batch], dict[int, str]]]] = deque()
+        in_flight: tuple[int, _InFlight] | None = None
         try:
-            pending: Future[tuple[list[Batch], dict[int, str]]] | None = None
             for n, (start, end) in enumerate(spans):
-                if pending is not None:
-                    batches, reasons = pending.result()
+                if pool is not None:
+                    while len(ahead) < 2 and n + len(ahead) < len(spans):
+                        s, e = spans[n + len(ahead)]
+                        ahead.append(pool.submit(self._safe_preprocess, texts[s:e]))
+                    batches, reasons = ahead.popleft().result()
                 else:
                     batches, reasons = self._safe_preprocess(texts[start:end])
-                if pool is not None and n + 1 < len(spans):
-                    nxt = spans[n + 1]
-                    pending = pool.submit(self._safe_preprocess, texts[nxt[0] : nxt[1]])
-                else:
-                    pending = None
                 for i, reason in reasons.items():
                     out[start + i] = reason
-                for batch in batches:
-                    for i, res in zip(batch.index, self._run_batch(batch, texts, start), strict=True):
-                        out[start + i] = res
+                if not pipelined:
+                    for batch in batches:
+                        for i, res in zip(batch.index, self._run_batch(batch), strict=True):
+                            out[start + i] = res
+                    continue
+                launched = self._launch(batches)
+                if in_flight is not None:
+                    self._collect(*in_flight, out)
+                in_flight = (start, launched)
+            if in_flight is not None:
+                self._collect(*in_flight, out)
         finally:
             if pool is not None:
+                for fut in ahead:
+                    fut.cancel()
                 pool.shutdown(wait=True)
         return out
+
+    def _launch(self, batches: list[Batch]) -> _InFlight:
+        """Queue every batch's forward pass on the GPU and an asynchronous copy of the probabilities back.
+
+        On the CPU (tests) the same steps run synchronously.
+        """
+        import torch
+
+        flight = _InFlight()
+        parts = []
+        for batch in batches:
+            try:
+                parts.append(self._forward(batch, sync=False))
+                flight.batches.append(batch)
+            except Exception as exc:  # scored synchronously (and row by row if need be) in _collect
+                log.warning("event=batch_failed n=%d error=%s", len(batch.index), type(exc).__name__)
+                flight.failed.append(batch)
+        if parts:
+            stacked = torch.cat(parts)
+            if stacked.is_cuda:
+                flight.probs = torch.empty(stacked.shape, dtype=stacked.dtype, pin_memory=True)
+                flight.probs.copy_(stacked, non_blocking=True)
+                flight.done = torch.cuda.Event()
+                flight.done.record()
+            else:
+                flight.probs = stacked
+        return flight
+
+    def _collect(self, start: int, flight: _InFlight, out: list[Sentiment | str]) -> None:
+        """Wait for ``flight``'s copy, then turn its rows into results at their places in ``out``."""
+        retry = list(flight.failed)
+        if flight.probs is not None:
+            try:
+                if flight.done is not None:
+                    flight.done.synchronize()
+                results = iter(self.postprocess(flight.probs))
+                for batch in flight.batches:
+                    for i in batch.index:
+                        out[start + i] = next(results)
+            except Exception as exc:
+                log.warning("event=collect_failed error=%s; rescoring synchronously", type(exc).__name__)
+                retry = flight.batches + retry
+        for batch in retry:
+            for i, res in zip(batch.index, self._run_batch(batch), strict=True):
+                out[start + i] = res
 
     def _safe_preprocess(self, texts: Sequence[str]) -> tuple[list[Batch], dict[int, str]]:
         try:
@@ -386,7 +527,7 @@ class TransformerScorer:
                     batches.append(batch)
             return batches, reasons
 
-    def _run_batch(self, batch: Batch, texts: Sequence[str], offset: int) -> list[Sentiment | str]:
+    def _run_batch(self, batch: Batch) -> list[Sentiment | str]:
         try:
             return list(self.postprocess(self._forward(batch)))
         except Exception as exc:
@@ -399,7 +540,7 @@ class TransformerScorer:
             for r, i in enumerate(batch.index):
                 length = int(batch.attention_mask[r].sum())
                 single = Batch([i], batch.input_ids[r : r + 1, :length], batch.attention_mask[r : r + 1, :length])
-                results.extend(self._run_batch(single, texts, offset))
+                results.extend(self._run_batch(single))
             return results
 
 

@@ -17,12 +17,26 @@ import unicodedata
 URL_PLACEHOLDER = "http"
 USER_PLACEHOLDER = "@user"
 
-URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-HANDLE_RE = re.compile(r"(?<![\w@])@\w{1,30}")
-_WS_RE = re.compile(r"\s+")
+# The rules of normalize_social as (pattern, replacement), in order. The patterns are written so that Python's
+# ``re`` and the Oniguruma engine of Hugging Face ``tokenizers`` read them alike: the scorer runs the same rules
+# inside the Rust tokenizer (nlp.scorer.social_tokenizer), off the GIL, and a test checks both give the same ids.
+# C0/C1 control characters other than whitespace (what binary garbage decodes to) become spaces.
+CONTROL_PATTERN = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+URL_PATTERN = r"(?i)(?:https?://|www\.)\S+"
+HANDLE_PATTERN = r"(?<![\w@])@\w{1,30}"
+WHITESPACE_PATTERN = r"\s+"
+SOCIAL_RULES: tuple[tuple[str, str], ...] = (
+    (CONTROL_PATTERN, " "),
+    (URL_PATTERN, URL_PLACEHOLDER),
+    (HANDLE_PATTERN, USER_PLACEHOLDER),
+    (WHITESPACE_PATTERN, " "),
+)
+
+URL_RE = re.compile(URL_PATTERN)
+HANDLE_RE = re.compile(HANDLE_PATTERN)
+_WS_RE = re.compile(WHITESPACE_PATTERN)
 _PUNCT_RE = re.compile(r"[^\w\s]", re.UNICODE)
-# C0/C1 control characters other than whitespace: what binary garbage decodes to.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_RE = re.compile(CONTROL_PATTERN)
 
 
 def normalize_social(text: str) -> str:

@@ -182,3 +182,67 @@ def test_int8_leaves_head_pooler_and_first_ffn_down_projection_in_fp32(tmp_path:
     fp32 = {name for name, kind in kinds.items() if kind is torch.nn.Linear}
     assert fp32 == {"bert.encoder.layer.0.output.dense", "bert.pooler.dense", "classifier"}
     assert any("quantized" in kind.__module__ for name, kind in kinds.items() if name.endswith("layer.1.output.dense"))
+
+
+TRICKY = [
+    "RT @United: my flight was delayed!!! https://t.co/AbC?x=1 #fail",
+    "WWW.Example.com/path?utm_source=x great service",
+    "mail me at joe@example.com, @joe_x thanks",
+    "@@double and x@inner and @" + "a" * 40,
+    "tab\there\x00nul\x85nel\u2028sep   spaces  ",
+    "@josé @jose\u0301 café ☕ @a²b",
+    "  leading and trailing  ",
+    "émoji 😡😡 @Ünïcode_user ok",
+]
+
+
+def test_tokenizer_side_normalisation_gives_the_training_ids(tiny_scorer: TransformerScorer) -> None:
+    # The scorer normalises inside the Rust tokenizer; training normalises in Python. Same rules, same ids.
+    assert tiny_scorer._fast is not None
+    rust = tiny_scorer._encode(list(TRICKY))
+    python = tiny_scorer.tokenizer([normalize_social(t) for t in TRICKY], truncation=True,
+                                   max_length=tiny_scorer.max_length)["input_ids"]
+    assert rust == python
+
+
+def test_python_normalisation_path_scores_alike(tiny_model_dir: Path, tiny_scorer: TransformerScorer) -> None:
+    slow = TransformerScorer.from_pretrained(tiny_model_dir, device="cpu", quantize=False)
+    slow._fast = None  # what a tokenizer without a Rust backend gets
+    texts = TEXTS + TRICKY + list(BAD.values())
+    assert slow.score(texts) == tiny_scorer.score(texts)
+
+
+def test_pipelined_path_matches_the_plain_one(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The GPU path (prefetching worker, queued forward passes, results read back a chunk later) run on the CPU:
+    # 3 chunks of 1,024 texts, bad input and a failing batch included, must give what the plain loop gives.
+    plain = TransformerScorer.from_pretrained(tiny_model_dir, device="cpu", quantize=False, batch_size=16)
+    piped = TransformerScorer.from_pretrained(tiny_model_dir, device="cpu", quantize=False, batch_size=16)
+    piped.pipelined = True
+    texts = [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(2600)]
+    for k, bad in enumerate(BAD.values()):
+        texts[300 * k + 7] = bad
+    real = piped._forward
+    calls = {"n": 0}
+
+    def flaky(batch: object, *, sync: bool = True) -> object:
+        calls["n"] += 1
+        if not sync and calls["n"] == 5:  # one queued batch fails and is rescored synchronously
+            raise RuntimeError("boom")
+        return real(batch, sync=sync)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(piped, "_forward", flaky)
+    want = plain.score(texts)
+    got = piped.score(texts)
+    assert calls["n"] > 5 and len(got) == len(texts)
+    for w, g in zip(want, got, strict=True):
+        if isinstance(w, str):
+            assert g == w
+        else:
+            assert isinstance(g, Sentiment) and g.label == w.label
+            assert g.scores == pytest.approx(w.scores, abs=1e-5)
+
+
+def test_device_default_batch_sizes(tiny_model_dir: Path) -> None:
+    assert TransformerScorer.from_pretrained(tiny_model_dir, device="cpu", quantize=False).batch_size == 64
+    s = TransformerScorer.from_pretrained(tiny_model_dir, device="cpu", quantize=False, batch_size=7)
+    assert s.batch_size == 7
