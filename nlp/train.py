@@ -73,6 +73,11 @@ class TrainConfig:
     weight_decay: float = 0.01
     dev_fraction: float = 0.1
     seed: int = 13
+    # -1 = same as ``seed``. A fixed split seed keeps the dev split (and so the comparison) while ``seed`` varies
+    # the data order and dropout; a fixed init seed gives runs the same classification-head initialisation, which
+    # is what lets their weights be averaged (nlp.soup).
+    split_seed: int = -1
+    init_seed: int = -1
     threads: int = 2
     eval_every: int = 0
     max_steps: int = 0
@@ -85,6 +90,8 @@ class TrainConfig:
     # single checkpoint. It smooths the noise of the last steps at the cost of one extra dev pass. 0 = off.
     swa_start: float = 0.0
     swa_every: int = 50
+    # "auto" = CUDA when torch sees a GPU (TF32 matmuls; minutes instead of half an hour), else the CPU.
+    device: str = "auto"
     labels: tuple[str, ...] = LABELS
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -116,7 +123,9 @@ def _collate(ids: list[list[int]], pad_id: int) -> tuple[Any, Any]:
     return input_ids, mask
 
 
-def predict_ids(model: Any, encoded: list[list[int]], pad_id: int, batch_size: int = 128) -> list[int]:
+def predict_ids(
+    model: Any, encoded: list[list[int]], pad_id: int, batch_size: int = 128, device: str = "cpu"
+) -> list[int]:
     """Arg-max class index per pre-tokenised text (length-sorted batches, order restored)."""
     import torch
 
@@ -127,7 +136,7 @@ def predict_ids(model: Any, encoded: list[list[int]], pad_id: int, batch_size: i
         for s in range(0, len(order), batch_size):
             idx = order[s : s + batch_size]
             input_ids, mask = _collate([encoded[i] for i in idx], pad_id)
-            logits = model(input_ids=input_ids, attention_mask=mask).logits
+            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
             for i, p in zip(idx, logits.argmax(-1).tolist(), strict=True):
                 out[i] = int(p)
     return out
@@ -150,6 +159,32 @@ def freeze(model: Any, freeze_layers: int) -> None:
             p.requires_grad = False
 
 
+def split_seed(cfg: TrainConfig) -> int:
+    return cfg.split_seed if cfg.split_seed >= 0 else cfg.seed
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; anything else must be cpu / cuda / cuda:N."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InputError(f"device {device!r} is not one of auto, cpu, cuda, cuda:N")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} requested but torch sees no GPU; use --device cpu or auto")
+    return device
+
+
+def hardware_text(device: str, threads: int) -> str:
+    """What the model card says the training ran on."""
+    import torch
+
+    if device.startswith("cuda"):
+        return f"GPU {torch.cuda.get_device_name(device)} (fp32 weights, TF32 matmuls)"
+    return f"CPU, {threads} threads (shared machine)"
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -164,13 +199,17 @@ def train(cfg: TrainConfig) -> EvalReport:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.init_seed if cfg.init_seed >= 0 else cfg.seed)
     labels = list(cfg.labels)
     label2id = {name: i for i, name in enumerate(labels)}
 
     texts, gold = load_labelled_csv(cfg.data, labels)
-    train_idx, dev_idx = grouped_stratified_split(texts, gold, dev_fraction=cfg.dev_fraction, seed=cfg.seed)
+    train_idx, dev_idx = grouped_stratified_split(texts, gold, dev_fraction=cfg.dev_fraction, seed=split_seed(cfg))
     log.info("event=split train=%d dev=%d data=%s", len(train_idx), len(dev_idx), cfg.data)
 
     base = resolve_base(cfg.base)
@@ -182,7 +221,10 @@ def train(cfg: TrainConfig) -> EvalReport:
         label2id=label2id,
         dtype=torch.float32,
     )
+    if cfg.init_seed >= 0:
+        torch.manual_seed(cfg.seed)  # dropout follows the run's seed, the head's initialisation the init seed
     freeze(model, cfg.freeze_layers)
+    model.to(device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     norm = [normalize_social(t) for t in texts]
     encoded: list[list[int]] = tokenizer(norm, truncation=True, max_length=cfg.max_len)["input_ids"]
@@ -229,10 +271,9 @@ def train(cfg: TrainConfig) -> EvalReport:
             model.train()
             rows = [train_idx[b] for b in batch]
             input_ids, mask = _collate([encoded[r] for r in rows], pad_id)
-            target = torch.tensor([y[r] for r in rows], dtype=torch.long)
-            loss = torch.nn.functional.cross_entropy(
-                model(input_ids=input_ids, attention_mask=mask).logits, target, label_smoothing=cfg.label_smoothing
-            )
+            target = torch.tensor([y[r] for r in rows], dtype=torch.long, device=device)
+            logits = model(input_ids=input_ids.to(device), attention_mask=mask.to(device)).logits
+            loss = torch.nn.functional.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -241,13 +282,13 @@ def train(cfg: TrainConfig) -> EvalReport:
             step += 1
             if swa_from and step >= swa_from and (step - swa_from) % max(1, cfg.swa_every) == 0:
                 swa_n = _accumulate_mean(swa, model, swa_n)
-            if step % 20 == 0 or step <= 5:
+            if step % 100 == 0 or step <= 5:
                 el = time.monotonic() - started
                 log.info("event=step step=%d/%d loss=%.4f lr=%.2e elapsed_s=%.0f s_per_step=%.2f eta_min=%.1f",
                          step, total_steps, loss.item(), scheduler.get_last_lr()[0], el, el / step,
                          el / step * (total_steps - step) / 60)
             if step % eval_every == 0 or step == total_steps:
-                pred = predict_ids(model, dev_encoded, pad_id)
+                pred = predict_ids(model, dev_encoded, pad_id, device=device)
                 report = evaluate_predictions(dev_gold, [labels[p] for p in pred], labels)
                 log.info("event=dev step=%d accuracy=%.4f macro_f1=%.4f", step, report.accuracy, report.macro_f1)
                 if best is None or report.macro_f1 > best.macro_f1:
@@ -262,7 +303,7 @@ def train(cfg: TrainConfig) -> EvalReport:
     averaged = ""
     if swa_n > 1:
         model.load_state_dict(swa)
-        pred = predict_ids(model, dev_encoded, pad_id)
+        pred = predict_ids(model, dev_encoded, pad_id, device=device)
         report = evaluate_predictions(dev_gold, [labels[p] for p in pred], labels)
         log.info("event=dev_swa snapshots=%d from_step=%d accuracy=%.4f macro_f1=%.4f", swa_n, swa_from,
                  report.accuracy, report.macro_f1)
@@ -278,7 +319,8 @@ def train(cfg: TrainConfig) -> EvalReport:
                     "train_minutes": round(minutes, 1),
                     "dev": best.as_dict(), "config": asdict(cfg), "train_rows": len(train_idx),
                     "dev_rows": len(dev_idx)}, indent=2) + "\n", encoding="utf-8")
-    write_model_card(out, cfg, best, best_step, total_steps, len(train_idx), len(dev_idx), minutes, averaged)
+    write_model_card(out, cfg, best, best_step, total_steps, len(train_idx), len(dev_idx), minutes, averaged,
+                     hardware=hardware_text(device, cfg.threads))
     return best
 
 
@@ -299,6 +341,12 @@ def reproduce_command(cfg: TrainConfig) -> str:
              "--epochs", str(cfg.epochs), "--lr", str(cfg.lr), "--batch-size", str(cfg.batch_size),
              "--max-len", str(cfg.max_len), "--seed", str(cfg.seed), "--freeze-layers", str(cfg.freeze_layers),
              "--eval-every", str(cfg.eval_every), "--threads", str(cfg.threads)]
+    if cfg.split_seed >= 0:
+        parts += ["--split-seed", str(cfg.split_seed)]
+    if cfg.init_seed >= 0:
+        parts += ["--init-seed", str(cfg.init_seed)]
+    if cfg.device != "auto":
+        parts += ["--device", cfg.device]
     if cfg.label_smoothing:
         parts += ["--label-smoothing", str(cfg.label_smoothing)]
     if cfg.swa_start:
@@ -317,7 +365,7 @@ def _frozen_text(freeze_layers: int) -> str:
 
 
 def write_model_card(out: Path, cfg: TrainConfig, dev: EvalReport, best_step: int, total_steps: int,
-                     n_train: int, n_dev: int, minutes: float, averaged: str = "") -> Path:
+                     n_train: int, n_dev: int, minutes: float, averaged: str = "", hardware: str = "") -> Path:
     """Write ``MODEL_CARD.md`` beside the weights (data, licence, split, hyper-parameters, metrics, sha256)."""
     weights = out / "model.safetensors"
     digest = sha256_file(weights) if weights.exists() else "(missing)"
@@ -357,7 +405,7 @@ model whose licence allows it.
   32,185 rows of ~2015 tweets (US airlines 39%, NFL "DeflateGate" 25%, self-driving cars 13%,
   Coachella 10%, Apple 8%, Claritin 4%); see `shared/data/sentiment/README.md` for cleaning rules.
 - split: near-copies grouped (text lower-cased, URLs, `@handles`, a leading `RT` and punctuation
-  removed), groups assigned to train/dev stratified by label, seed {cfg.seed}, dev fraction {cfg.dev_fraction}:
+  removed), groups assigned to train/dev stratified by label, seed {split_seed(cfg)}, dev fraction {cfg.dev_fraction}:
   **{n_train} train / {n_dev} dev rows**; no group appears on both sides.
 - input normalisation (identical at training and scoring, `nlp/textnorm.py`): URLs → `http`,
   `@handles` → `@user`, control characters dropped, whitespace squeezed; emoji and punctuation kept.
@@ -376,7 +424,7 @@ model whose licence allows it.
 | max length | {cfg.max_len} tokens |
 | frozen | {_frozen_text(cfg.freeze_layers)} |
 | seed | {cfg.seed} |
-| hardware | CPU, {cfg.threads} threads (shared machine), {minutes:.1f} min wall clock |
+| hardware | {hardware or f"CPU, {cfg.threads} threads (shared machine)"}, {minutes:.1f} min wall clock |
 | software | torch {torch.__version__}, transformers {transformers.__version__} |
 
 ## Dev metrics (best checkpoint, held-out grouped dev split)
@@ -394,8 +442,9 @@ model whose licence allows it.
 {reproduce_command(cfg)}
 ```
 
-(On the shared 2-core CPU this took {minutes:.1f} minutes; scores can differ in the
-last decimal between machines because of thread scheduling in floating-point sums.)
+(This run took {minutes:.1f} minutes on the hardware above; `--device auto` trains on a GPU when torch sees
+one. Scores can differ in the last decimals between machines and devices, because floating-point sums
+are scheduled differently.)
 
 ## Train on your own data / use another model
 

@@ -165,3 +165,18 @@ def test_weight_averaging_run_records_what_it_shipped(tmp_path: Path) -> None:
     assert "label smoothing 0.1" in card
     if metrics["averaged"]:  # kept only when the mean beat every single checkpoint on dev
         assert metrics["averaged"].startswith("mean of ") and metrics["averaged"] in card
+
+
+def test_device_choice_is_checked_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from nlp.train import reproduce_command, resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(InputError, match="'cuda' requested but torch sees no GPU"):
+        resolve_device("cuda")
+    with pytest.raises(InputError, match="'tpu' is not one of"):
+        resolve_device("tpu")
+    assert "--device" not in reproduce_command(TrainConfig())
+    assert reproduce_command(TrainConfig(device="cpu")).endswith("--device cpu")
