@@ -44,8 +44,8 @@ from nlp.textnorm import normalize_social  # noqa: E402
 DATA = "/work/shared/data/sentiment/brand_tweets_train.csv"
 
 
-def pick_texts(n: int, seed: int) -> tuple[list[str], list[str], int]:
-    texts, gold = load_labelled_csv(DATA)
+def pick_texts(n: int, seed: int, data: str = DATA) -> tuple[list[str], list[str], int]:
+    texts, gold = load_labelled_csv(data)
     train, dev = grouped_stratified_split(texts, gold, dev_fraction=0.1, seed=13)  # the model card's split
     rng = random.Random(seed)
     want = max(0, n - len(dev))
@@ -57,6 +57,7 @@ def pick_texts(n: int, seed: int) -> tuple[list[str], list[str], int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument("--data", default=DATA, help="the labelled training CSV (its dev split is scored)")
     ap.add_argument("--model", default=str(ROOT / "nlp" / "model"))
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=1)
@@ -75,7 +76,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.batch_size is None:
         args.batch_size = DEFAULT_BATCH_SIZE[args.device]
-    texts, gold, n_dev = pick_texts(args.n, seed=7)
+    texts, gold, n_dev = pick_texts(args.n, seed=7, data=args.data)
     norm = [normalize_social(t) for t in texts]
 
     scorer = TransformerScorer.from_pretrained(args.model, device=args.device, batch_size=args.batch_size)
