@@ -6,11 +6,14 @@ hub id) loads the same way; its ``id2label`` must name negative / neutral /
 positive (two-class positive/negative models get a neutral probability of 0).
 
 - ``preprocess``: the social-text normalisation the model was trained with
-  (:func:`nlp.textnorm.normalize_social`), one fast-tokenizer call, then
-  indices sorted by token length and cut into batches, so padding is small.
+  (:func:`nlp.textnorm.normalize_social`) and tokenisation in one call into the
+  Rust tokenizer (:func:`social_tokenizer`; off the GIL, on every core), then
+  rows sorted by token length and cut into batches, so padding is small.
 - ``_forward``: one padded batch under ``torch.inference_mode``; on CUDA the
   model runs in fp16, on CPU its encoder ``Linear`` layers are int8
-  dynamically quantised by default (the classification head stays fp32).
+  dynamically quantised by default (the classification head stays fp32). On
+  CUDA, tokenising, queued forward passes and the read-back of results overlap
+  (:meth:`TransformerScorer._score_own`).
 - ``postprocess``: softmax probabilities → :class:`earshot.models.Sentiment`
   with the model's name and version (a digest of its weights, so a changed
   model is visible on every stored score).
