@@ -123,6 +123,27 @@ def _add(world: FakeWorld, kind: str, items: list[Item]) -> None:
     getattr(world, kind).extend(items)
 
 
+def _mid_catch_up(world, kind, crawl_cfg, settings):
+    """A caught-up source, then a backlog of ten over the bound and one bounded run into it: (that run, backlog)."""
+    name, value = BOUND[kind]
+    first, _ = _run(world, kind, crawl_cfg, settings)
+    backlog = _new_items(kind, 10, start=100)
+    _add(world, kind, backlog)
+    second, _ = _run(world, kind, crawl_cfg, settings, cursor=first.cursor, **{name: value})
+    return second, backlog
+
+
+def _drain(world, kind, crawl_cfg, settings, cursor, runs):
+    """``runs`` bounded runs, each from the cursor the last one left: (ids collected, final cursor)."""
+    name, value = BOUND[kind]
+    seen: list[str] = []
+    for _ in range(runs):
+        batch, _ = _run(world, kind, crawl_cfg, settings, cursor=cursor, **{name: value})
+        seen += _ids(batch, kind)
+        cursor = batch.cursor
+    return seen, cursor
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_first_run_reads_the_backfill_window_and_not_beyond(small_world, crawl_cfg, settings, kind):
     batch, ctx = _run(small_world, kind, crawl_cfg, settings)
@@ -176,23 +197,14 @@ def test_a_backlog_over_the_bound_is_caught_up_over_runs_without_gaps(small_worl
 
 @pytest.mark.parametrize("kind", ["hn", "bluesky", "reddit"])
 def test_catch_up_with_new_posts_arriving_between_runs(small_world, crawl_cfg, settings, kind):
-    name, value = BOUND[kind]
-    first, _ = _run(small_world, kind, crawl_cfg, settings)
-    backlog = _new_items(kind, 10, start=100)
-    _add(small_world, kind, backlog)
-    second, _ = _run(small_world, kind, crawl_cfg, settings, cursor=first.cursor, **{name: value})
+    second, backlog = _mid_catch_up(small_world, kind, crawl_cfg, settings)
     assert "gap" in json.dumps(load_cursor(second.cursor))
     late = _new_items(kind, 2, start=300)
     for n, item in enumerate(late):
         item.created_at = NOW + timedelta(minutes=10, seconds=n)
     _add(small_world, kind, late)
-    seen = _ids(second, kind)
-    cursor = second.cursor
-    for _ in range(4):
-        batch, _ = _run(small_world, kind, crawl_cfg, settings, cursor=cursor, **{name: value})
-        seen += _ids(batch, kind)
-        cursor = batch.cursor
-    assert sorted(seen) == sorted(i.id for i in backlog + late)
+    seen, _ = _drain(small_world, kind, crawl_cfg, settings, second.cursor, runs=4)
+    assert sorted(_ids(second, kind) + seen) == sorted(i.id for i in backlog + late)
 
 
 def test_old_format_cursors_still_work(small_world, crawl_cfg, settings):
@@ -216,22 +228,14 @@ def test_old_format_cursors_still_work(small_world, crawl_cfg, settings):
 @pytest.mark.parametrize("kind", ["hn", "bluesky", "reddit"])
 def test_a_malformed_answer_during_catch_up_keeps_the_old_cursor(small_world, crawl_cfg, settings, kind):
     name, value = BOUND[kind]
-    first, _ = _run(small_world, kind, crawl_cfg, settings)
-    backlog = _new_items(kind, 10, start=100)
-    _add(small_world, kind, backlog)
-    second, _ = _run(small_world, kind, crawl_cfg, settings, cursor=first.cursor, **{name: value})
+    second, backlog = _mid_catch_up(small_world, kind, crawl_cfg, settings)
     path = {"hn": "hn", "bluesky": "bluesky:/xrpc/app.bsky.feed.searchPosts", "reddit": "reddit:/r/all/search"}
     small_world.faults.broken[path[kind]] = 1
     broken, ctx = _run(small_world, kind, crawl_cfg, settings, cursor=second.cursor, **{name: value})
     assert ctx.errors.count == 1 and ctx.errors.messages[0].startswith("malformed:"), ctx.errors.messages
     assert broken.cursor is None  # the runner keeps the old cursor: the gap is read again next time
-    seen = _ids(second, kind)
-    cursor = second.cursor
-    for _ in range(3):
-        batch, _ = _run(small_world, kind, crawl_cfg, settings, cursor=cursor, **{name: value})
-        seen += _ids(batch, kind)
-        cursor = batch.cursor
-    assert sorted(seen) == sorted(i.id for i in backlog)
+    seen, _ = _drain(small_world, kind, crawl_cfg, settings, second.cursor, runs=3)
+    assert sorted(_ids(second, kind) + seen) == sorted(i.id for i in backlog)
 
 
 def test_mastodon_malformed_backfill_page_leaves_no_cursor_for_that_stream(crawl_cfg, settings):
