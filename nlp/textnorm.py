@@ -36,15 +36,14 @@ URL_RE = re.compile(URL_PATTERN)
 HANDLE_RE = re.compile(HANDLE_PATTERN)
 _WS_RE = re.compile(WHITESPACE_PATTERN)
 _PUNCT_RE = re.compile(r"[^\w\s]", re.UNICODE)
-_CONTROL_RE = re.compile(CONTROL_PATTERN)
+_SOCIAL_RES = tuple((re.compile(pattern), repl) for pattern, repl in SOCIAL_RULES)
 
 
 def normalize_social(text: str) -> str:
-    """Replace URLs and handles by placeholders, drop control characters, squeeze whitespace."""
-    text = _CONTROL_RE.sub(" ", text)
-    text = URL_RE.sub(URL_PLACEHOLDER, text)
-    text = HANDLE_RE.sub(USER_PLACEHOLDER, text)
-    return _WS_RE.sub(" ", text).strip()
+    """Apply :data:`SOCIAL_RULES` in order (control characters, URLs, handles, whitespace), then strip."""
+    for rx, repl in _SOCIAL_RES:
+        text = rx.sub(repl, text)
+    return text.strip()
 
 
 def group_key(text: str) -> str:
