@@ -106,6 +106,19 @@ def social_tokenizer(tokenizer: Any, max_length: int) -> Any | None:
     return tk
 
 
+def resolve_device(device: str) -> str:
+    """``auto`` → ``cuda`` when torch sees a GPU, else ``cpu``; ``cpu``, ``cuda`` and ``cuda:N`` are checked."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigError(f"device {device!r} is not one of auto, cpu, cuda")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available; use device 'cpu' or 'auto'")
+    return device
+
+
 def _sanitize(text: object) -> str | None:
     """A clean ``str`` for the tokenizer, or ``None`` for something that is not text at all."""
     if isinstance(text, bytes):
@@ -203,12 +216,7 @@ class TransformerScorer:
                 f"the shipped sentiment model is missing from {str(local)!r}; reinstall earshot or train it with "
                 "'earshot nlp train'"
             )
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-            raise ConfigError(f"device {device!r} is not one of auto, cpu, cuda")
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"device {device!r} requested but CUDA is not available; use device 'cpu' or 'auto'")
+        device = resolve_device(device)
         try:
             tokenizer = AutoTokenizer.from_pretrained(source)
             model = AutoModelForSequenceClassification.from_pretrained(source, dtype=torch.float32)
@@ -247,16 +255,13 @@ class TransformerScorer:
         allows and a lexicon exists (de, fr), to :class:`nlp.lexicon.LexiconScorer`; the rest stay unscored with a
         reason.
         """
-        import torch
-
         from earshot.settings import get_settings
 
         settings = get_settings()
-        dev = device or settings.device
+        dev = resolve_device(device or settings.device)
         q = settings.quantize if quantize is None else quantize
         languages = [lang.lower() for lang in (getattr(nlp, "languages", None) or ["en"])]
-        on_gpu = dev.startswith("cuda") or (dev == "auto" and torch.cuda.is_available())
-        batch_size = int(getattr(nlp, "gpu_batch_size" if on_gpu else "batch_size", 0) or 0) or None
+        batch_size = int(getattr(nlp, "batch_size" if dev == "cpu" else "gpu_batch_size", 0) or 0) or None
         fallback: FallbackScorer | None = None
         multilingual = getattr(nlp, "multilingual_model", None)
         if multilingual:
@@ -342,19 +347,18 @@ class TransformerScorer:
             return [], reasons
         ids = self._encode(clean)
         lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
-        order = np.argsort(lengths, kind="stable")
+        order = np.argsort(lengths, kind="stable").tolist()
         lengths = lengths[order]
         # One padded matrix in length order: each batch is then a slice of consecutive rows, cut to its width.
         grid = np.full((len(ids), max(1, int(lengths[-1]))), self._pad_id, dtype=np.int64)
-        for r, k in enumerate(order.tolist()):
+        for r, k in enumerate(order):
             grid[r, : lengths[r]] = ids[k]
         real = np.arange(grid.shape[1]) < lengths[:, None]
         known = (self._known_ids(grid)[grid] & real).any(axis=1)
-        index = [keep[k] for k in order.tolist()]
+        index = [keep[k] for k in order]
         for r in np.flatnonzero(~known).tolist():
-            i = index[r]
-            reasons[i] = ("empty text" if not normalize_social(clean[order[r]])
-                          else "no words the model knows (only emoji, symbols or unknown script)")
+            reasons[index[r]] = ("empty text" if not normalize_social(clean[order[r]])
+                                 else "no words the model knows (only emoji, symbols or unknown script)")
         rows = np.flatnonzero(known)
         if rows.size < len(index):
             grid, real, lengths = grid[rows], real[rows], lengths[rows]
@@ -448,9 +452,7 @@ class TransformerScorer:
                 for i, reason in reasons.items():
                     out[start + i] = reason
                 if not pipelined:
-                    for batch in batches:
-                        for i, res in zip(batch.index, self._run_batch(batch), strict=True):
-                            out[start + i] = res
+                    self._run_into(batches, start, out)
                     continue
                 launched = self._launch(batches)
                 if in_flight is not None:
@@ -506,7 +508,11 @@ class TransformerScorer:
             except Exception as exc:
                 log.warning("event=collect_failed error=%s; rescoring synchronously", type(exc).__name__)
                 retry = flight.batches + retry
-        for batch in retry:
+        self._run_into(retry, start, out)
+
+    def _run_into(self, batches: list[Batch], start: int, out: list[Sentiment | str]) -> None:
+        """Score ``batches`` one after the other and put each row's result at its place in ``out``."""
+        for batch in batches:
             for i, res in zip(batch.index, self._run_batch(batch), strict=True):
                 out[start + i] = res
 
