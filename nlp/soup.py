@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from earshot.errors import InputError
+
+if TYPE_CHECKING:
+    from nlp.metrics import EvalReport
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +52,11 @@ def average(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def greedy_soup(
-    candidates: Sequence[str], score: Callable[[dict[str, Any]], float]
+    states: Mapping[str, dict[str, Any]], score: Callable[[dict[str, Any]], float]
 ) -> tuple[list[str], float, dict[str, float]]:
-    """Add candidates best-first while the averaged weights score no worse; returns (kept, score, singles)."""
-    states = {c: load_state(c) for c in candidates}
-    singles = {c: score(states[c]) for c in candidates}
-    ranked = sorted(candidates, key=lambda c: singles[c], reverse=True)
+    """Add runs best-first while the averaged weights score no worse; returns (kept, score, singles)."""
+    singles = {name: score(state) for name, state in states.items()}
+    ranked = sorted(states, key=lambda name: singles[name], reverse=True)
     kept = [ranked[0]]
     best = singles[ranked[0]]
     for c in ranked[1:]:
@@ -66,16 +68,49 @@ def greedy_soup(
     return kept, best, singles
 
 
+class DevSplit:
+    """The dev split of a training CSV, tokenised once, and one model to load weights into and predict with.
+
+    Rows are in the split's order, so ``slice(0, None, 2)`` / ``slice(1, None, 2)`` are its two halves.
+    """
+
+    def __init__(self, run: str, data: str, *, split_seed: int = 13, dev_fraction: float = 0.1, max_len: int = 80,
+                 device: str = "cpu") -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        from nlp.data import grouped_stratified_split, load_labelled_csv
+        from nlp.textnorm import normalize_social
+
+        texts, gold = load_labelled_csv(data)
+        _, dev = grouped_stratified_split(texts, gold, dev_fraction=dev_fraction, seed=split_seed)
+        tokenizer = AutoTokenizer.from_pretrained(run)
+        self.tokenizer = tokenizer
+        self.model = AutoModelForSequenceClassification.from_pretrained(run, dtype=torch.float32).to(device)
+        self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
+        self.gold = [gold[i] for i in dev]
+        self.encoded = tokenizer([normalize_social(texts[i]) for i in dev], truncation=True,
+                                 max_length=max_len)["input_ids"]
+        self.pad = tokenizer.pad_token_id or 0
+        self.device = device
+
+    def predict(self, state: dict[str, Any]) -> list[str]:
+        """The label each dev row gets from these weights."""
+        from nlp.train import predict_ids
+
+        self.model.load_state_dict(state)
+        return [self.labels[p] for p in predict_ids(self.model, self.encoded, self.pad, device=self.device)]
+
+    def evaluate(self, predicted: list[str], part: slice = slice(None)) -> EvalReport:
+        from nlp.metrics import evaluate_predictions
+
+        return evaluate_predictions(self.gold[part], predicted[part], self.labels)
+
+
 def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - thin CLI over greedy_soup
     import argparse
 
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from nlp.data import grouped_stratified_split, load_labelled_csv
-    from nlp.metrics import evaluate_predictions
-    from nlp.textnorm import normalize_social
-    from nlp.train import predict_ids, resolve_device
+    from nlp.train import resolve_device
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", nargs="+", help="checkpoint directories")
@@ -88,25 +123,14 @@ def main(argv: Sequence[str] | None = None) -> None:  # pragma: no cover - thin 
     ns = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",
                         stream=sys.stdout)
-    device = resolve_device(ns.device)
-    texts, gold = load_labelled_csv(ns.data)
-    _, dev = grouped_stratified_split(texts, gold, dev_fraction=ns.dev_fraction, seed=ns.split_seed)
-    tokenizer = AutoTokenizer.from_pretrained(ns.runs[0])
-    model = AutoModelForSequenceClassification.from_pretrained(ns.runs[0], dtype=torch.float32).to(device)
-    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    encoded = tokenizer([normalize_social(texts[i]) for i in dev], truncation=True, max_length=ns.max_len)["input_ids"]
-    pad = tokenizer.pad_token_id or 0
-
-    def score(state: dict[str, Any]) -> float:
-        model.load_state_dict(state)
-        pred = predict_ids(model, encoded, pad, device=device)
-        return evaluate_predictions([gold[i] for i in dev], [labels[p] for p in pred], labels).macro_f1
-
-    kept, best, singles = greedy_soup(ns.runs, score)
-    model.load_state_dict(average([load_state(k) for k in kept]))
+    dev = DevSplit(ns.runs[0], ns.data, split_seed=ns.split_seed, dev_fraction=ns.dev_fraction,
+                   max_len=ns.max_len, device=resolve_device(ns.device))
+    states = {run: load_state(run) for run in ns.runs}
+    kept, best, singles = greedy_soup(states, lambda state: dev.evaluate(dev.predict(state)).macro_f1)
+    dev.model.load_state_dict(average([states[k] for k in kept]))
     out = Path(ns.out)
-    model.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
+    dev.model.save_pretrained(out, safe_serialization=True)
+    dev.tokenizer.save_pretrained(out)
     (out / "soup.json").write_text(json.dumps({"kept": kept, "dev_macro_f1": best, "singles": singles}, indent=2)
                                    + "\n", encoding="utf-8")
     print(json.dumps({"kept": kept, "dev_macro_f1": best}, indent=2))

@@ -91,54 +91,34 @@ def sweep(base: str, data: str, work: Path, parallel: int, budget_s: float, devi
         time.sleep(1)
 
 
-def choose(base: str, data: str, work: Path, device: str) -> dict[str, Any]:
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from nlp.data import grouped_stratified_split, load_labelled_csv
-    from nlp.metrics import evaluate_predictions
-    from nlp.soup import average, greedy_soup, load_state
-    from nlp.textnorm import normalize_social
-    from nlp.train import predict_ids
+def choose(data: str, work: Path, device: str) -> dict[str, Any]:
+    from nlp.soup import DevSplit, average, greedy_soup, load_state
 
     runs = [str(p.parent) for p in sorted(work.glob("r*/model.safetensors"))]
-    texts, gold = load_labelled_csv(data)
-    _, dev = grouped_stratified_split(texts, gold, dev_fraction=0.1, seed=13)
-    halves = {"A": dev[0::2], "B": dev[1::2], "full": dev}
-    tokenizer = AutoTokenizer.from_pretrained(runs[0])
-    model = AutoModelForSequenceClassification.from_pretrained(runs[0], dtype=torch.float32).to(device)
-    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    enc = dict(zip(dev, tokenizer([normalize_social(texts[i]) for i in dev], truncation=True,
-                                  max_length=80)["input_ids"], strict=True))
-    pad = tokenizer.pad_token_id or 0
-
-    def report(state: dict[str, Any], part: str) -> Any:
-        model.load_state_dict(state)
-        rows = halves[part]
-        pred = predict_ids(model, [enc[i] for i in rows], pad, device=device)
-        return evaluate_predictions([gold[i] for i in rows], [labels[p] for p in pred], labels)
-
-    kept, soup_a, singles = greedy_soup(runs, lambda st: report(st, "A").macro_f1)
+    dev = DevSplit(runs[0], data, device=device)
+    halves = {"A": slice(0, None, 2), "B": slice(1, None, 2), "full": slice(None)}
+    states = {r: load_state(r) for r in runs}
+    kept, soup_a, singles = greedy_soup(states, lambda st: dev.evaluate(dev.predict(st), halves["A"]).macro_f1)
     best_single = max(runs, key=lambda r: singles[r])
-    soup = average([load_state(k) for k in kept])
+    soup = average([states[k] for k in kept])
     result: dict[str, Any] = {"runs": {}, "soup_members": [Path(k).name for k in kept]}
     for r in runs:
-        st = load_state(r)
-        metrics = json.loads((Path(r) / "train_metrics.json").read_text()) if (Path(r) / "train_metrics.json"
-                                                                               ).is_file() else {}
+        metrics_file = Path(r) / "train_metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
         entry: dict[str, Any] = {"best_step": metrics.get("best_step"), "minutes": metrics.get("train_minutes")}
-        for part in ("A", "B", "full"):
-            rep = report(st, part)
+        predicted = dev.predict(states[r])
+        for part, rows in halves.items():
+            rep = dev.evaluate(predicted, rows)
             entry[part] = {"accuracy": rep.accuracy, "macro_f1": rep.macro_f1}
         result["runs"][Path(r).name] = entry
-    result["soup"] = {part: report(soup, part).as_dict() for part in ("A", "B", "full")}
+    predicted = dev.predict(soup)
+    result["soup"] = {part: dev.evaluate(predicted, rows).as_dict() for part, rows in halves.items()}
     chosen = "soup" if soup_a > singles[best_single] else Path(best_single).name
     result["chosen"] = chosen
-    state = soup if chosen == "soup" else load_state(best_single)
-    model.load_state_dict(state)
+    dev.model.load_state_dict(soup if chosen == "soup" else states[best_single])
     out = work / "chosen"
-    model.save_pretrained(out, safe_serialization=True)
-    tokenizer.save_pretrained(out)
+    dev.model.save_pretrained(out, safe_serialization=True)
+    dev.tokenizer.save_pretrained(out)
     return result
 
 
@@ -156,7 +136,7 @@ def main() -> None:
     ns = ap.parse_args()
     only = [n for n in ns.only.split(",") if n]
     sweep(ns.base, ns.data, ns.work, ns.parallel, ns.budget_s, ns.device, only, ns.max_steps)
-    result = choose(ns.base, ns.data, ns.work, ns.device)
+    result = choose(ns.data, ns.work, ns.device)
     text = json.dumps(result, indent=2)
     print(text)
     if ns.json:

@@ -29,16 +29,17 @@ def test_mismatched_checkpoints_are_refused(tmp_path: Path) -> None:
 
 def test_greedy_soup_keeps_only_runs_that_help(tmp_path: Path) -> None:
     runs = [str(build_tiny_model(tmp_path / f"r{s}", seed=s)) for s in range(3)]
-    target = load_state(runs[0])
+    states = {r: load_state(r) for r in runs}
+    target = states[runs[0]]
 
     def score(state: dict[str, torch.Tensor]) -> float:  # closeness to run 0: averaging anything else hurts
         return -float(sum((state[k] - target[k]).abs().sum() for k in target if state[k].is_floating_point()))
 
-    kept, best, singles = greedy_soup(runs, score)
+    kept, best, singles = greedy_soup(states, score)
     assert kept == [runs[0]] and best == singles[runs[0]] == 0.0
 
     def flat(state: dict[str, torch.Tensor]) -> float:  # indifferent score: every run joins (ties are kept)
         return 1.0
 
-    kept, _, _ = greedy_soup(runs, flat)
+    kept, _, _ = greedy_soup(states, flat)
     assert sorted(kept) == sorted(runs)
