@@ -424,7 +424,7 @@ model whose licence allows it.
 | max length | {cfg.max_len} tokens |
 | frozen | {_frozen_text(cfg.freeze_layers)} |
 | seed | {cfg.seed} |
-| hardware | {hardware or f"CPU, {cfg.threads} threads (shared machine)"}, {minutes:.1f} min wall clock |
+| hardware | {hardware or hardware_text("cpu", cfg.threads)}, {minutes:.1f} min wall clock |
 | software | torch {torch.__version__}, transformers {transformers.__version__} |
 
 ## Dev metrics (best checkpoint, held-out grouped dev split)
