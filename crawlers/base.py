@@ -178,3 +178,47 @@ class UnreadRange(Generic[_At]):
         return at is not None and (
             (at == self.lo and item_id in self.lo_ids) or (at == self.hi and item_id in self.hi_ids)
         )
+
+    def rest(self, low: Edge[Any]) -> UnreadRange[_At] | None:
+        """What a newest-first walk of this range left unread when it stopped with ``low`` the oldest item read:
+        ``lo`` up to ``low`` (its ids excluded). If nothing was read, the range itself, when it has an end."""
+        if low.at is None:
+            return self if self.hi is not None else None
+        return UnreadRange(self.lo, self.lo_ids, low.at, low.ids | (self.hi_ids if low.at == self.hi else set()))
+
+    def to_cursor(self, fmt: Callable[[_At], Any]) -> dict[str, Any]:
+        """The range as a cursor entry (``since``/``ids``/``until``/``until_ids``), times written by ``fmt``."""
+        return {
+            "since": fmt(self.lo),
+            "ids": sorted(self.lo_ids),
+            "until": fmt(self.hi) if self.hi is not None else None,
+            "until_ids": sorted(self.hi_ids),
+        }
+
+    @classmethod
+    def from_cursor(cls, value: Any, parse: Callable[[Any], _At | None]) -> UnreadRange[_At] | None:
+        """The range :meth:`to_cursor` wrote; ``None`` for anything else (no entry, or an end missing)."""
+        if not isinstance(value, dict):
+            return None
+        lo, hi = parse(value.get("since")), parse(value.get("until"))
+        if lo is None or hi is None:
+            return None
+        return cls(lo, set(value.get("ids", [])), hi, set(value.get("until_ids", [])))
+
+
+_Time = TypeVar("_Time", int, datetime)
+
+
+@dataclass
+class Edge(Generic[_Time]):
+    """The oldest (or, with ``newest``, the newest) time met so far and the ids of the items at that time."""
+
+    at: _Time | None = None
+    ids: set[str] = field(default_factory=set)
+    newest: bool = False
+
+    def note(self, at: _Time, item_id: str) -> None:
+        if self.at is None or (at > self.at if self.newest else at < self.at):
+            self.at, self.ids = at, {item_id}
+        elif at == self.at:
+            self.ids.add(item_id)

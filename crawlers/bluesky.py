@@ -18,7 +18,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from crawlers.base import CrawlBatch, CrawlContext, UnreadRange, dump_cursor, load_cursor, search_terms
+from crawlers.base import CrawlBatch, CrawlContext, Edge, UnreadRange, dump_cursor, load_cursor, search_terms
 from crawlers.polite import RetryTransport, user_agent
 from crawlers.text import clip, parse_date
 from earshot.errors import NotConfiguredError, require
@@ -93,15 +93,6 @@ def _to_raw(ctx: CrawlContext, post: Any, web_base: str) -> RawMention | None:
     )
 
 
-def _load_range(value: Any) -> _Range | None:
-    if not isinstance(value, dict):
-        return None
-    lo, hi = parse_date(value.get("since")), parse_date(value.get("until"))
-    if lo is None or hi is None:
-        return None
-    return _Range(lo, set(value.get("ids", [])), hi, set(value.get("until_ids", [])))
-
-
 def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
     from atproto_client.exceptions import AtProtocolError
 
@@ -118,7 +109,7 @@ def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
     since = parse_date(state.get("since"))
     first_run = since is None
     top = _Range(since or ctx.backfill_start(), set(state.get("ids", [])))
-    gap = _load_range(state.get("gap"))
+    gap = _Range.from_cursor(state.get("gap"), parse_date)
     # The hole a run stopped by max_pages left below the newest post: read it first, so it only shrinks.
     ranges = [gap, top] if gap is not None else [top]
     batch = CrawlBatch()
@@ -128,8 +119,7 @@ def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
     stopped = False
     for rng in ranges:
         page_cursor: str | None = None
-        low: datetime | None = None
-        low_ids: set[str] = set()
+        low: Edge[datetime] = Edge()
         while True:
             if pages >= max_pages:
                 stopped = True
@@ -137,10 +127,7 @@ def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
                     ctx.errors.add("limit", f"backfill stopped after max_pages={max_pages}; older posts are not read")
                 else:
                     ctx.errors.add("limit", f"stopped after max_pages={max_pages}; the rest comes next run")
-                    if low is not None:
-                        new_gap = _Range(rng.lo, rng.lo_ids, low, low_ids | (rng.hi_ids if low == rng.hi else set()))
-                    elif rng.hi is not None:
-                        new_gap = rng
+                    new_gap = rng.rest(low)
                 break
             params: dict[str, Any] = {"q": query, "sort": "latest", "limit": limit, "since": _iso(rng.lo)}
             if rng.hi is not None:
@@ -159,10 +146,7 @@ def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
                 uri = str(post.uri)
                 at = parse_date(getattr(post.record, "created_at", None))
                 if at is not None:
-                    if low is None or at < low:
-                        low, low_ids = at, {uri}
-                    elif at == low:
-                        low_ids.add(uri)
+                    low.note(at, uri)
                 raw = _to_raw(ctx, post, web_base)
                 if raw is None or rng.known(raw.published_at, uri):
                     batch.skipped += 1
@@ -174,20 +158,12 @@ def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
                 break
         if stopped:
             break
-    newest, newest_ids = top.lo, set(top.lo_ids)
+    newest: Edge[datetime] = Edge(top.lo, set(top.lo_ids), newest=True)
     for uri, raw in got.items():
-        if raw.published_at > newest:
-            newest, newest_ids = raw.published_at, {uri}
-        elif raw.published_at == newest:
-            newest_ids.add(uri)
+        newest.note(raw.published_at, uri)
     batch.mentions = list(got.values())
-    cursor: dict[str, Any] = {"since": _iso(newest), "ids": sorted(newest_ids)}
-    if new_gap is not None and new_gap.hi is not None:
-        cursor["gap"] = {
-            "since": _iso(new_gap.lo),
-            "ids": sorted(new_gap.lo_ids),
-            "until": _iso(new_gap.hi),
-            "until_ids": sorted(new_gap.hi_ids),
-        }
+    cursor: dict[str, Any] = {"since": _iso(newest.at or top.lo), "ids": sorted(newest.ids)}
+    if new_gap is not None:
+        cursor["gap"] = new_gap.to_cursor(_iso)
     batch.cursor = dump_cursor(cursor)
     return batch

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from crawlers.base import CrawlBatch, CrawlContext, UnreadRange, dump_cursor, load_cursor, search_terms
+from crawlers.base import CrawlBatch, CrawlContext, Edge, UnreadRange, dump_cursor, load_cursor, search_terms
 from crawlers.polite import PageTooLarge, get_json, httpx_client
 from crawlers.text import clip, html_to_text, parse_date
 from earshot.models import RawMention
@@ -77,12 +77,11 @@ def _to_raw(ctx: CrawlContext, hit: dict[str, Any], item_url: str) -> RawMention
 
 @dataclass
 class _Walk:
-    """How walking one range ended: ``done``, ``error`` or ``limit`` (then ``low``/``low_ids``: where it stopped)."""
+    """How walking one range ended: ``done``, ``error`` or ``limit`` (then ``low``: the oldest hit read)."""
 
     outcome: str
     pages: int
-    low: int | None = None
-    low_ids: set[str] = field(default_factory=set)
+    low: Edge[int] = field(default_factory=Edge)
 
 
 def _first_run_start(ctx: CrawlContext) -> int:
@@ -109,8 +108,7 @@ def _walk(
     """Read ``rng`` newest first in at most ``budget`` pages, moving to older windows at Algolia's hit cap."""
     upper = rng.hi
     page = window_hits = pages = 0
-    low: int | None = None
-    low_ids: set[str] = set()
+    low: Edge[int] = Edge()
     while pages < budget:
         filters = [f"created_at_i>={rng.lo}"] + ([f"created_at_i<={upper}"] if upper is not None else [])
         params = {**base, "numericFilters": ",".join(filters), "page": page}
@@ -135,10 +133,7 @@ def _walk(
             oid = str(hit.get("objectID") or "")
             if ts is not None:
                 oldest = ts if oldest is None else min(oldest, ts)
-                if low is None or ts < low:
-                    low, low_ids = ts, {oid}
-                elif ts == low:
-                    low_ids.add(oid)
+                low.note(ts, oid)
             if rng.known(ts, oid):
                 batch.skipped += 1
                 continue
@@ -159,9 +154,7 @@ def _walk(
             upper, page, window_hits = oldest, 0, 0
             continue
         return _Walk("done", pages)
-    if low is None:  # not one hit read: the whole range is still to do
-        return _Walk("limit", pages, rng.hi, set(rng.hi_ids))
-    return _Walk("limit", pages, low, low_ids | (rng.hi_ids if low == rng.hi else set()))
+    return _Walk("limit", pages, low)
 
 
 def crawl_hackernews(ctx: CrawlContext) -> CrawlBatch:
@@ -180,12 +173,10 @@ def crawl_hackernews(ctx: CrawlContext) -> CrawlBatch:
     first_run = not state.get("since")
     top = _Range(_first_run_start(ctx) if first_run else int(state["since"]), set(state.get("ids", [])))
     ranges = [top]
-    gap = state.get("gap")
-    if isinstance(gap, dict) and gap.get("until") is not None:
+    gap = _Range.from_cursor(state.get("gap"), lambda v: None if v is None else int(v))
+    if gap is not None:
         # The hole a run stopped by max_pages left below the newest hit: read it first, so it only shrinks.
-        ranges.insert(
-            0, _Range(int(gap["since"]), set(gap.get("ids", [])), int(gap["until"]), set(gap.get("until_ids", [])))
-        )
+        ranges.insert(0, gap)
 
     batch = CrawlBatch()
     got: dict[str, RawMention] = {}
@@ -203,26 +194,14 @@ def crawl_hackernews(ctx: CrawlContext) -> CrawlBatch:
                     ctx.errors.add("limit", f"backfill stopped after max_pages={max_pages}; older hits are not read")
                 else:
                     ctx.errors.add("limit", f"stopped after max_pages={max_pages}; the rest comes next run")
-                    if walk.low is not None:
-                        new_gap = _Range(rng.lo, rng.lo_ids, walk.low, walk.low_ids)
-                    elif rng.hi is not None:
-                        new_gap = rng  # not one hit read: the gap is as it was
+                    new_gap = rng.rest(walk.low)
                 break
-    newest, newest_ids = top.lo, set(top.lo_ids)
+    newest: Edge[int] = Edge(top.lo, set(top.lo_ids), newest=True)
     for oid, raw in got.items():
-        ts = int(raw.published_at.timestamp())
-        if ts > newest:
-            newest, newest_ids = ts, {oid}
-        elif ts == newest:
-            newest_ids.add(oid)
+        newest.note(int(raw.published_at.timestamp()), oid)
     batch.mentions = list(got.values())
-    cursor: dict[str, Any] = {"since": newest, "ids": sorted(newest_ids)}
+    cursor: dict[str, Any] = {"since": newest.at, "ids": sorted(newest.ids)}
     if new_gap is not None:
-        cursor["gap"] = {
-            "since": new_gap.lo,
-            "ids": sorted(new_gap.lo_ids),
-            "until": new_gap.hi,
-            "until_ids": sorted(new_gap.hi_ids),
-        }
+        cursor["gap"] = new_gap.to_cursor(lambda t: t)
     batch.cursor = dump_cursor(cursor)
     return batch
