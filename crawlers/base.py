@@ -206,7 +206,7 @@ class UnreadRange(Generic[_At]):
         return cls(lo, set(value.get("ids", [])), hi, set(value.get("until_ids", [])))
 
 
-_Time = TypeVar("_Time", int, datetime)
+_Time = TypeVar("_Time", int, float, datetime)
 
 
 @dataclass

@@ -162,7 +162,7 @@ def crawl_bluesky(ctx: CrawlContext) -> CrawlBatch:
     for uri, raw in got.items():
         newest.note(raw.published_at, uri)
     batch.mentions = list(got.values())
-    cursor: dict[str, Any] = {"since": _iso(newest.at or top.lo), "ids": sorted(newest.ids)}
+    cursor: dict[str, Any] = {"since": _iso(newest.at if newest.at is not None else top.lo), "ids": sorted(newest.ids)}
     if new_gap is not None:
         cursor["gap"] = new_gap.to_cursor(_iso)
     batch.cursor = dump_cursor(cursor)

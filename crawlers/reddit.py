@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawlers.base import CrawlBatch, CrawlContext, dump_cursor, load_cursor, search_terms
+from crawlers.base import CrawlBatch, CrawlContext, Edge, dump_cursor, load_cursor, search_terms
 from crawlers.polite import requests_session, user_agent
 from crawlers.text import clip, parse_date
 from earshot.config import parse_duration
@@ -161,7 +161,7 @@ def crawl_reddit(ctx: CrawlContext) -> CrawlBatch:
         cur = old or _Stream(cutoff, set())
         # (after, stop at or below this time, ids read at it): the old gap first, so it only shrinks
         ranges = ([(cur.after, cur.gap_since, cur.gap_ids)] if cur.after else []) + [(None, cur.since, cur.ids)]
-        newest, newest_ids = cur.since, set(cur.ids)
+        newest: Edge[float] = Edge(cur.since, set(cur.ids), newest=True)
         left = limit
         gap: tuple[str, float, set[str]] | None = None
         failed = False
@@ -192,10 +192,7 @@ def crawl_reddit(ctx: CrawlContext) -> CrawlBatch:
                 if created < since or (created == since and fullname in seen_at_since):
                     reached = True
                     break  # newest first: everything after this was read before (or is older than the backfill)
-                if created > newest:
-                    newest, newest_ids = created, {fullname}
-                elif created == newest:
-                    newest_ids.add(fullname)
+                newest.note(created, fullname)
                 raw = _to_raw(ctx, thing, fullname, name, terms, web_base or base)
                 if raw is None:
                     batch.skipped += 1
@@ -216,7 +213,7 @@ def crawl_reddit(ctx: CrawlContext) -> CrawlBatch:
         if failed:
             complete = False
             continue
-        stream = _Stream(newest, newest_ids)
+        stream = _Stream(newest.at if newest.at is not None else cur.since, newest.ids)
         if gap is not None:
             stream.after, stream.gap_since, stream.gap_ids = gap
         new_streams[name] = stream.dump()
